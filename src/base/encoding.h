@@ -1,0 +1,38 @@
+// arca: byte encodings, digests and identifiers.
+//
+// Pure functions, safe for concurrent use. Decoders return std::nullopt on
+// malformed input instead of throwing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace arca {
+
+std::string HexEncode(std::string_view bytes);
+std::optional<std::string> HexDecode(std::string_view hex);
+
+std::string Base64Encode(std::string_view bytes);
+std::optional<std::string> Base64Decode(std::string_view b64);  // standard alphabet, padded
+std::string Base64UrlEncode(std::string_view bytes);               // unpadded
+std::optional<std::string> Base64UrlDecode(std::string_view b64);  // padding optional
+
+// n characters from [0-9A-Za-z], drawn uniformly from the CSPRNG.
+std::string RandomBase62(std::size_t n);
+// RFC 4122 version 4 UUID, lowercase.
+std::string NewUuid();
+// n random bytes as 2n lowercase hex characters.
+std::string RandomHex(std::size_t n);
+
+std::string Sha256(std::string_view data);  // raw 32 bytes
+std::string Sha256Hex(std::string_view data);
+std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
+
+// Percent-decoding of a URL component; nullopt on a bad escape. `plus_is_space`
+// is for form bodies and query strings.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+std::string PercentEncode(std::string_view s);  // keeps unreserved and '/'
+
+}  // namespace arca

@@ -1,0 +1,83 @@
+// arca: the security barrier. Everything core stores passes through it.
+//
+// The barrier is a storage::Backend over a physical backend. Every value is
+// sealed with AES-256-GCM under the current key of a term-tagged keyring,
+// with the storage path bound as associated data, so a value copied to
+// another key fails to decrypt. Ciphertext layout (as Vault's v2):
+//   4-byte big-endian key term | version byte (0x2) | 12-byte nonce | GCM ciphertext+tag
+// The keyring itself is stored at kKeyringPath, sealed by the root key (AAD =
+// the path). Old terms stay in the keyring, so data written before a rotation
+// stays readable. Key material lives in SecureBytes and is wiped on Seal().
+//
+// While sealed, every data method returns Sealed. Decryption failures return
+// DataLoss. Safe for concurrent use.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "base/clock.h"
+#include "base/secure.h"
+#include "storage/backend.h"
+
+namespace arca::core {
+
+inline constexpr char kKeyringPath[] = "core/keyring";
+inline constexpr char kSealConfigPath[] = "core/seal-config";  // plaintext seal config
+
+struct KeyStatus {
+  uint32_t term = 0;
+  int64_t install_time = 0;  // unix seconds
+  uint64_t encryptions = 0;  // since this process unsealed
+};
+
+class Barrier final : public storage::Backend {
+ public:
+  Barrier(storage::Backend& physical, Clock& clock);
+  ~Barrier() override;
+
+  // Whether a keyring exists in physical storage.
+  StatusOr<bool> Initialized();
+  // Creates a fresh keyring (term 1) sealed by `root_key` (32 bytes) and
+  // stores it. FailedPrecondition if one exists. Leaves the barrier sealed.
+  Status Initialize(const SecureBytes& root_key);
+  // Loads and decrypts the keyring with `root_key`. InvalidArgument if the key
+  // does not open it.
+  Status Unseal(const SecureBytes& root_key);
+  // Wipes all keys from memory.
+  void Seal();
+  bool Sealed() const;
+
+  // Adds a new term and makes it the encryption key; persists the keyring.
+  StatusOr<KeyStatus> Rotate();
+  StatusOr<KeyStatus> CurrentKey() const;
+
+  // Checks that `root_key` opens the stored keyring, without unsealing.
+  Status VerifyRootKey(const SecureBytes& root_key);
+
+  StatusOr<std::optional<std::string>> Get(std::string_view key) override;
+  Status Put(std::string_view key, std::string_view value) override;
+  Status Delete(std::string_view key) override;
+  StatusOr<std::vector<std::string>> List(std::string_view prefix) override;
+  // kEquals conditions compare plaintext: the barrier reads and decrypts the
+  // current value and turns the condition into one on that exact ciphertext,
+  // so the physical transaction stays atomic.
+  Status Txn(const std::vector<storage::Condition>& conditions,
+             const std::vector<storage::Op>& ops) override;
+
+  storage::Backend& physical() { return physical_; }
+
+ private:
+  struct Keyring;
+  StatusOr<std::string> Encrypt(std::string_view path, std::string_view plaintext);
+  StatusOr<std::string> Decrypt(std::string_view path, std::string_view ciphertext) const;
+
+  storage::Backend& physical_;
+  Clock& clock_;
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<Keyring> keyring_;  // null while sealed
+};
+
+}  // namespace arca::core

@@ -1,0 +1,61 @@
+// arca: logical::Backend, the interface of a mounted secrets engine or auth
+// method, and the Factory that creates one per mount.
+//
+// Core calls a Backend concurrently from many threads; implementations must be
+// safe for concurrent use. A Backend owns no storage of its own: everything it
+// keeps goes through Request::storage (or BackendConfig::storage), the mount's
+// view under the barrier.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "logical/request.h"
+
+namespace arca::logical {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Handles one request. Returns the response, or a Status whose code src/http
+  // maps to the HTTP status (InvalidArgument → 400, NotFound → 404, ...). A
+  // response with no data, auth or warnings is sent as 204.
+  virtual StatusOr<Response> HandleRequest(Request& req) = 0;
+
+  // Whether the item at req.path exists, so core can tell a create from an
+  // update for the ACL check. Backends without the notion return true (every
+  // write is an update).
+  virtual StatusOr<bool> Exists(Request& req) {
+    (void)req;
+    return true;
+  }
+
+  // Paths (relative to the mount) that need no token, e.g. "login". A trailing
+  // '*' is a prefix glob.
+  virtual std::vector<std::string> UnauthenticatedPaths() const { return {}; }
+  // Paths that need `sudo` in addition to the operation's capability.
+  virtual std::vector<std::string> RootPaths() const { return {}; }
+
+  // Called once after construction (e.g. to migrate data) and before the
+  // mount is removed, respectively.
+  virtual Status Initialize() { return OkStatus(); }
+  virtual void Cleanup() {}
+};
+
+struct BackendConfig {
+  std::string type;                            // "kv", "cubbyhole", ...
+  std::string mount_path;                      // "secret/"
+  std::map<std::string, std::string> options;  // e.g. {"version": "2"}
+  storage::Backend* storage = nullptr;         // the mount's view; outlives the backend
+  Clock* clock = nullptr;                      // outlives the backend
+};
+
+using Factory = std::function<StatusOr<std::unique_ptr<Backend>>(const BackendConfig&)>;
+
+}  // namespace arca::logical

@@ -1,0 +1,86 @@
+#include "base/encoding.h"
+
+#include <gtest/gtest.h>
+
+#include "base/time.h"
+
+namespace arca {
+namespace {
+
+TEST(EncodingTest, HexRoundTrip) {
+  EXPECT_EQ(HexEncode("\x01\xab"), "01ab");
+  EXPECT_EQ(*HexDecode("01AB"), "\x01\xab");
+  EXPECT_FALSE(HexDecode("0g"));
+  EXPECT_FALSE(HexDecode("abc"));
+}
+
+TEST(EncodingTest, Base64RoundTrip) {
+  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
+    EXPECT_EQ(*Base64Decode(Base64Encode(s)), s);
+    EXPECT_EQ(*Base64UrlDecode(Base64UrlEncode(s)), s);
+  }
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_FALSE(Base64Decode("Zm8"));
+  EXPECT_FALSE(Base64Decode("Z!8="));
+}
+
+TEST(EncodingTest, RandomBase62HasLengthAndAlphabet) {
+  std::string s = RandomBase62(24);
+  ASSERT_EQ(s.size(), 24u);
+  for (char c : s) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)));
+  EXPECT_NE(RandomBase62(24), s);
+}
+
+TEST(EncodingTest, UuidShape) {
+  std::string u = NewUuid();
+  ASSERT_EQ(u.size(), 36u);
+  EXPECT_EQ(u[14], '4');
+  EXPECT_EQ(u[8], '-');
+}
+
+TEST(EncodingTest, PercentDecode) {
+  EXPECT_EQ(*PercentDecode("a%40b%2Fc", false), "a@b/c");
+  EXPECT_EQ(*PercentDecode("a+b", true), "a b");
+  EXPECT_EQ(*PercentDecode("a+b", false), "a+b");
+  EXPECT_FALSE(PercentDecode("%4", false));
+  EXPECT_FALSE(PercentDecode("%zz", false));
+}
+
+TEST(TimeTest, ParsesDurations) {
+  EXPECT_EQ(*ParseDurationSeconds("30m"), 1800);
+  EXPECT_EQ(*ParseDurationSeconds("1h30m"), 5400);
+  EXPECT_EQ(*ParseDurationSeconds("768h"), 2764800);
+  EXPECT_EQ(*ParseDurationSeconds("3600"), 3600);
+  EXPECT_EQ(*ParseDurationSeconds("2d"), 172800);
+  EXPECT_EQ(*ParseDurationSeconds("1.5h"), 5400);
+  EXPECT_EQ(*ParseDurationSeconds("-1s"), -1);
+  EXPECT_EQ(*ParseDurationSeconds("0"), 0);
+  EXPECT_FALSE(ParseDurationSeconds("abc"));
+  EXPECT_FALSE(ParseDurationSeconds("10x"));
+  EXPECT_FALSE(ParseDurationSeconds(""));
+}
+
+TEST(TimeTest, FormatsGoDurations) {
+  EXPECT_EQ(FormatGoDuration(0), "0s");
+  EXPECT_EQ(FormatGoDuration(90), "1m30s");
+  EXPECT_EQ(FormatGoDuration(10800), "3h0m0s");
+  EXPECT_EQ(FormatGoDuration(-5), "-5s");
+}
+
+TEST(TimeTest, Rfc3339RoundTrip) {
+  SystemTime t = std::chrono::system_clock::from_time_t(1700000000) +
+                 std::chrono::duration_cast<SystemTime::duration>(std::chrono::microseconds(120));
+  std::string s = FormatRfc3339Nano(t);
+  EXPECT_EQ(s, "2023-11-14T22:13:20.00012Z");
+  auto back = ParseRfc3339(s);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, t);
+  EXPECT_EQ(FormatRfc3339Nano(std::chrono::system_clock::from_time_t(1700000000)),
+            "2023-11-14T22:13:20Z");
+  EXPECT_TRUE(ParseRfc3339("2023-11-14T22:13:20+01:00"));
+  EXPECT_FALSE(ParseRfc3339("garbage"));
+}
+
+}  // namespace
+}  // namespace arca
