@@ -10,7 +10,8 @@
 // stays readable. Key material lives in SecureBytes and is wiped on Seal().
 //
 // While sealed, every data method returns Sealed. Decryption failures return
-// DataLoss. Safe for concurrent use.
+// DataLoss. Data methods refuse kKeyringPath itself (InvalidArgument), so
+// nothing above the barrier can overwrite the keyring. Safe for concurrent use.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +72,8 @@ class Barrier final : public storage::Backend {
 
  private:
   struct Keyring;
+  // Reads the stored keyring and opens it with `root_key`.
+  StatusOr<std::unique_ptr<Keyring>> LoadKeyring(const SecureBytes& root_key);
   StatusOr<std::string> Encrypt(std::string_view path, std::string_view plaintext);
   StatusOr<std::string> Decrypt(std::string_view path, std::string_view ciphertext) const;
 

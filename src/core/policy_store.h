@@ -48,6 +48,7 @@ class PolicyStore {
   storage::Backend& storage_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Policy>, std::less<>> cache_;
+  uint64_t generation_ = 0;  // bumped by every change; guards cache fills
 };
 
 }  // namespace arca::core

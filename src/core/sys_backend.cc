@@ -1,0 +1,239 @@
+// arca: sys/ dispatch and the mount endpoints (sys/mounts, sys/auth, tune, remount).
+#include "core/internal/sys_backend.h"
+
+#include "base/encoding.h"
+#include "core/token_backend.h"
+#include "logical/fields.h"
+
+namespace arca::core {
+
+using logical::Json;
+using logical::Operation;
+using logical::Response;
+
+namespace {
+bool IsWrite(Operation op) { return op == Operation::kCreate || op == Operation::kUpdate; }
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+std::string WithSlash(std::string_view p) {
+  std::string s(p);
+  while (!s.empty() && s.front() == '/') s.erase(0, 1);
+  if (s.empty() || s.back() != '/') s += '/';
+  return s;
+}
+}  // namespace
+
+std::shared_ptr<logical::Backend> Core::Impl::MakeSystemBackend() {
+  return std::make_shared<SystemBackend>(*this);
+}
+
+std::shared_ptr<logical::Backend> Core::Impl::MakeTokenBackend() {
+  auto backend = std::make_shared<TokenBackend>(
+      *tokens,
+      [this](std::string_view name) {
+        auto p = policies->Get(name);
+        return p.ok() && *p != nullptr;
+      },
+      clock);
+  backend->SetMountTtlResolver(
+      [this](std::string_view token_path) -> std::optional<TokenBackend::MountTtls> {
+        auto route = router.Match(token_path);
+        if (!route) return std::nullopt;
+        return TokenBackend::MountTtls{EffectiveDefaultTtl(*route->mount),
+                                       EffectiveMaxTtl(*route->mount)};
+      });
+  return backend;
+}
+
+StatusOr<bool> SystemBackend::Exists(logical::Request& req) {
+  (void)req;
+  return true;
+}
+
+StatusOr<Response> SystemBackend::HandleRequest(logical::Request& req) {
+  std::string_view p = req.path;
+  if (p == "mounts" || StartsWith(p, "mounts/")) return Mounts(req, p.substr(6), false);
+  if (p == "auth" || StartsWith(p, "auth/")) return Mounts(req, p.substr(4), true);
+  if (p == "remount") return Remount(req);
+  if (p == "policy" || p == "policy/") return PolicyLegacy(req, "");
+  if (StartsWith(p, "policy/")) return PolicyLegacy(req, p.substr(7));
+  if (p == "policies/acl" || p == "policies/acl/") return PolicyAcl(req, "");
+  if (StartsWith(p, "policies/acl/")) return PolicyAcl(req, p.substr(13));
+  if (p == "capabilities" || p == "capabilities-self" || p == "capabilities-accessor")
+    return Capabilities(req, p);
+  if (p == "internal/ui/mounts" || StartsWith(p, "internal/ui/mounts/"))
+    return UiMounts(req, p.size() > 18 ? p.substr(19) : "");
+  if (p == "audit" || p == "audit/" || StartsWith(p, "audit/"))
+    return Audit(req, p.size() > 5 ? p.substr(6) : "");
+  if (StartsWith(p, "audit-hash/")) return AuditHash(req, p.substr(11));
+  if (p == "tools/random" || StartsWith(p, "tools/random/"))
+    return ToolsRandom(req, p.size() > 12 ? p.substr(13) : "");
+  if (p == "tools/hash" || StartsWith(p, "tools/hash/"))
+    return ToolsHash(req, p.size() > 10 ? p.substr(11) : "");
+  if (p == "metrics") return Metrics(req);
+  if (p == "rotate") return Rotate(req);
+  if (p == "key-status") return KeyStatus(req);
+  if (p == "step-down") {
+    if (!IsWrite(req.operation)) return UnsupportedOperation();
+    return Response{};  // a single node without HA is always the active one
+  }
+  return UnsupportedPath();
+}
+
+StatusOr<Response> SystemBackend::Mounts(logical::Request& req, std::string_view rest, bool auth) {
+  // rest: "" | "/" | "/<path>" | "/<path>/tune"
+  std::string path(rest);
+  while (!path.empty() && path.front() == '/') path.erase(0, 1);
+  if (path.empty()) {
+    if (req.operation != Operation::kRead) return UnsupportedOperation();
+    Json data = Json::object();
+    for (const auto& r : core_.router.All()) {
+      if (r.mount->is_auth != auth) continue;
+      Json j = r.mount->ToApiJson();
+      data[r.mount->path] = std::move(j);
+    }
+    return Response::WithData(std::move(data));
+  }
+  bool tune = false;
+  if (path.size() >= 5 && path.compare(path.size() - 5, 5, "/tune") == 0) {
+    tune = true;
+    path.resize(path.size() - 5);
+  }
+  std::string mount_path = WithSlash(path);
+  std::string route_path = auth ? "auth/" + mount_path : mount_path;
+  if (tune) return MountTune(req, route_path);
+
+  switch (req.operation) {
+    case Operation::kRead: {
+      auto r = core_.router.Get(route_path);
+      if (!r) {
+        if (auth) return InvalidArgument("No auth engine at " + mount_path);
+        return InvalidArgument("No secret engine mount at " + mount_path);
+      }
+      return Response::WithData(r->mount->ToApiJson());
+    }
+    case Operation::kCreate:
+    case Operation::kUpdate: {
+      const Json& d = req.data;
+      ARCA_ASSIGN_OR_RETURN(auto type, logical::GetString(d, "type"));
+      if (!type || type->empty()) {
+        return InvalidArgument(auth ? "backend type must be specified as a string"
+                                    : "backend type must be specified as a string");
+      }
+      MountEntry e;
+      e.path = mount_path;
+      e.type = *type;
+      e.is_auth = auth;
+      ARCA_ASSIGN_OR_RETURN(auto desc, logical::GetString(d, "description"));
+      if (desc) e.description = *desc;
+      ARCA_ASSIGN_OR_RETURN(auto local, logical::GetBool(d, "local"));
+      e.local = local.value_or(false);
+      ARCA_ASSIGN_OR_RETURN(auto sw, logical::GetBool(d, "seal_wrap"));
+      e.seal_wrap = sw.value_or(false);
+      ARCA_ASSIGN_OR_RETURN(auto eea, logical::GetBool(d, "external_entropy_access"));
+      e.external_entropy_access = eea.value_or(false);
+      ARCA_ASSIGN_OR_RETURN(auto opts, logical::GetStringMap(d, "options"));
+      if (opts) e.options = *opts;
+      if (!auth && (e.type == "kv-v1" || e.type == "kv-v2")) {
+        e.options["version"] = e.type == "kv-v2" ? "2" : "1";
+        e.type = "kv";
+      }
+      if (e.options.count("version") && e.type != "kv") {
+        if (!e.options["version"].empty())
+          return InvalidArgument("secrets engine \"" + e.type +
+                                 "\" does not allow setting a version");
+        e.options.erase("version");
+      }
+      if (e.type == "kv" && e.options.count("version")) {
+        const std::string& v = e.options["version"];
+        if (v != "" && v != "1" && v != "2") return InvalidArgument("invalid version " + v);
+      }
+      if (auth && e.type == "token") return InvalidArgument("token credential backend cannot be instantiated");
+      if (!auth && (e.type == "system" || e.type == "identity" || e.type == "cubbyhole"))
+        return InvalidArgument("cannot mount \"" + mount_path + "\" of type \"" + e.type + "\"");
+      ARCA_ASSIGN_OR_RETURN(auto cfg, logical::GetObject(d, "config"));
+      if (cfg) {
+        auto ttl = [&](const char* name, int64_t& out) -> Status {
+          if (!cfg->contains(name) || (*cfg)[name].is_null()) return OkStatus();
+          if ((*cfg)[name].is_string() && ((*cfg)[name] == "system" || (*cfg)[name] == "")) return OkStatus();
+          ARCA_ASSIGN_OR_RETURN(auto v, logical::GetDuration(*cfg, name));
+          if (v) out = *v;
+          return OkStatus();
+        };
+        ARCA_RETURN_IF_ERROR(ttl("default_lease_ttl", e.config.default_lease_ttl));
+        ARCA_RETURN_IF_ERROR(ttl("max_lease_ttl", e.config.max_lease_ttl));
+        ARCA_ASSIGN_OR_RETURN(auto fnc, logical::GetBool(*cfg, "force_no_cache"));
+        e.config.force_no_cache = fnc.value_or(false);
+        ARCA_ASSIGN_OR_RETURN(auto vis, logical::GetString(*cfg, "listing_visibility"));
+        if (vis) e.config.listing_visibility = *vis;
+        for (auto [name, field] :
+             {std::pair{"audit_non_hmac_request_keys", &e.config.audit_non_hmac_request_keys},
+              std::pair{"audit_non_hmac_response_keys", &e.config.audit_non_hmac_response_keys},
+              std::pair{"passthrough_request_headers", &e.config.passthrough_request_headers},
+              std::pair{"allowed_response_headers", &e.config.allowed_response_headers}}) {
+          ARCA_ASSIGN_OR_RETURN(auto v, logical::GetStringSlice(*cfg, name));
+          if (v) *field = *v;
+        }
+        if (auth) {
+          ARCA_ASSIGN_OR_RETURN(auto tt, logical::GetString(*cfg, "token_type"));
+          if (tt) e.config.token_type = *tt;
+        }
+      }
+      if (auth && e.config.token_type.empty()) e.config.token_type = "default-service";
+      int64_t eff_def = e.config.default_lease_ttl > 0 ? e.config.default_lease_ttl
+                                                       : core_.config.default_lease_ttl;
+      int64_t eff_max =
+          e.config.max_lease_ttl > 0 ? e.config.max_lease_ttl : core_.config.max_lease_ttl;
+      if (eff_def > eff_max)
+        return InvalidArgument("given default lease TTL greater than given max lease TTL");
+      ARCA_RETURN_IF_ERROR(core_.MountEngine(std::move(e), true));
+      return Response{};
+    }
+    case Operation::kDelete:
+      ARCA_RETURN_IF_ERROR(core_.Unmount(route_path));
+      return Response{};
+    default:
+      return UnsupportedOperation();
+  }
+}
+
+StatusOr<Response> SystemBackend::MountTune(logical::Request& req, const std::string& route_path) {
+  auto r = core_.router.Get(route_path);
+  if (req.operation == Operation::kRead) {
+    if (!r) return InvalidArgument("cannot fetch sysview for path \"" + route_path + "\"");
+    const MountEntry& e = *r->mount;
+    Json d = {{"description", e.description},
+              {"default_lease_ttl", core_.EffectiveDefaultTtl(e)},
+              {"max_lease_ttl", core_.EffectiveMaxTtl(e)},
+              {"force_no_cache", e.config.force_no_cache}};
+    if (!e.options.empty()) d["options"] = e.options;
+    if (!e.config.audit_non_hmac_request_keys.empty())
+      d["audit_non_hmac_request_keys"] = e.config.audit_non_hmac_request_keys;
+    if (!e.config.audit_non_hmac_response_keys.empty())
+      d["audit_non_hmac_response_keys"] = e.config.audit_non_hmac_response_keys;
+    if (!e.config.passthrough_request_headers.empty())
+      d["passthrough_request_headers"] = e.config.passthrough_request_headers;
+    if (!e.config.allowed_response_headers.empty())
+      d["allowed_response_headers"] = e.config.allowed_response_headers;
+    if (!e.config.listing_visibility.empty()) d["listing_visibility"] = e.config.listing_visibility;
+    if (e.is_auth) d["token_type"] = e.config.token_type.empty() ? "default-service" : e.config.token_type;
+    return Response::WithData(std::move(d));
+  }
+  if (!IsWrite(req.operation)) return UnsupportedOperation();
+  if (!r) return InvalidArgument("no mount entry found at \"" + route_path + "\"");
+  Response resp;
+  ARCA_RETURN_IF_ERROR(core_.TuneMount(route_path, req.data, &resp.warnings));
+  return resp;
+}
+
+StatusOr<Response> SystemBackend::Remount(logical::Request& req) {
+  if (!IsWrite(req.operation)) return UnsupportedOperation();
+  ARCA_ASSIGN_OR_RETURN(auto from, logical::GetString(req.data, "from"));
+  ARCA_ASSIGN_OR_RETURN(auto to, logical::GetString(req.data, "to"));
+  if (!from || !to || from->empty() || to->empty())
+    return InvalidArgument("both 'from' and 'to' must be specified");
+  ARCA_RETURN_IF_ERROR(core_.Remount(WithSlash(*from), WithSlash(*to)));
+  return Response{};
+}
+
+}  // namespace arca::core

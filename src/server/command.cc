@@ -1,0 +1,299 @@
+// arca: `arca server`: flags, config, storage, core, engines, listeners,
+// signals. The only place that knows every concrete component.
+#include "server/command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/secure.h"
+#include "core/core.h"
+#include "engines/engines.h"
+#include "http/core_api.h"
+#include "http/server.h"
+#include "server/config.h"
+#include "storage/file.h"
+#include "storage/inmem.h"
+
+namespace arca::server {
+
+namespace {
+
+struct Flags {
+  std::vector<std::string> config_files;
+  bool dev = false;
+  std::string dev_listen = "127.0.0.1:8200";
+  std::string dev_root_token;
+  std::string log_level;
+};
+
+void Usage() {
+  std::fprintf(stderr,
+               "Usage: arca server [options]\n\n"
+               "  -config=<path>               Path to a config file (HCL or JSON); repeatable\n"
+               "  -dev                         In-memory, unsealed dev server (KV v2 at secret/)\n"
+               "  -dev-listen-address=<addr>   Dev listener address (default 127.0.0.1:8200)\n"
+               "  -dev-root-token-id=<id>      Dev root token (default: random)\n"
+               "  -log-level=<level>           trace, debug, info, warn, error\n");
+}
+
+// Vault-style flags: -name=value, -name value, --name=value.
+bool ParseFlags(int argc, char** argv, Flags* f, std::string* err) {
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) == 0) a.erase(0, 1);
+    if (a.empty() || a[0] != '-') {
+      *err = "unexpected argument \"" + a + "\"";
+      return false;
+    }
+    std::string name = a.substr(1), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    auto need = [&]() -> bool {
+      if (has_value) return true;
+      if (i + 1 >= argc) {
+        *err = "flag -" + name + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+      return true;
+    };
+    if (name == "dev") {
+      f->dev = !has_value || value == "true" || value == "1";
+    } else if (name == "config") {
+      if (!need()) return false;
+      f->config_files.push_back(value);
+    } else if (name == "dev-listen-address") {
+      if (!need()) return false;
+      f->dev_listen = value;
+    } else if (name == "dev-root-token-id") {
+      if (!need()) return false;
+      f->dev_root_token = value;
+    } else if (name == "log-level") {
+      if (!need()) return false;
+      f->log_level = value;
+    } else if (name == "h" || name == "help") {
+      Usage();
+      std::exit(0);
+    } else {
+      *err = "flag provided but not defined: -" + name;
+      return false;
+    }
+  }
+  return true;
+}
+
+void SetLogLevel(const std::string& level) {
+  if (level.empty() || level == "info") spdlog::set_level(spdlog::level::info);
+  else if (level == "trace") spdlog::set_level(spdlog::level::trace);
+  else if (level == "debug") spdlog::set_level(spdlog::level::debug);
+  else if (level == "warn" || level == "warning") spdlog::set_level(spdlog::level::warn);
+  else if (level == "err" || level == "error") spdlog::set_level(spdlog::level::err);
+}
+
+std::map<std::string, logical::Factory> Engines() {
+  return {{"kv", engines::KvFactory()}, {"cubbyhole", engines::CubbyholeFactory()}};
+}
+
+// Blocks SIGINT/SIGTERM in every thread (inherited by threads created later)
+// so that only sigwait in the main thread sees them.
+sigset_t BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int WaitForShutdown(const sigset_t& set) {
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) return 1;
+    if (sig == SIGHUP) {
+      spdlog::info("server: SIGHUP received (config reload is not supported; ignoring)");
+      continue;
+    }
+    spdlog::info("server: {} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return 0;
+  }
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  Flags flags;
+  std::string err;
+  if (!ParseFlags(argc, argv, &flags, &err)) {
+    std::fprintf(stderr, "Error: %s\n\n", err.c_str());
+    Usage();
+    return 2;
+  }
+  auto logger = spdlog::stderr_color_mt("arca");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ [%l] %v", spdlog::pattern_time_type::utc);
+
+  ServerConfig cfg;
+  if (flags.dev) {
+    ListenerConfig l;
+    l.address = flags.dev_listen;
+    l.tls_disable = true;
+    cfg.listeners.push_back(l);
+    cfg.storage.type = "inmem";
+    cfg.disable_mlock = true;
+  } else {
+    if (flags.config_files.empty()) {
+      std::fprintf(stderr, "Error: no configuration given; use -config=<file> or -dev\n");
+      return 2;
+    }
+    if (flags.config_files.size() > 1) {
+      std::fprintf(stderr, "Error: give one -config file (several are not merged)\n");
+      return 2;
+    }
+    auto parsed = ParseConfigFile(flags.config_files.front());
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "Error loading configuration: %s\n", parsed.status().message().c_str());
+      return 1;
+    }
+    cfg = std::move(*parsed);
+    if (cfg.listeners.empty()) {
+      std::fprintf(stderr, "Error: configuration has no listener \"tcp\" stanza\n");
+      return 1;
+    }
+    if (cfg.storage.type.empty()) {
+      std::fprintf(stderr, "Error: configuration has no storage stanza\n");
+      return 1;
+    }
+  }
+  SetLogLevel(flags.log_level.empty() ? cfg.log_level : flags.log_level);
+
+  if (!cfg.disable_mlock && !LockMemory()) {
+    std::fprintf(stderr,
+                 "Error: failed to lock memory (mlockall): %s\n"
+                 "Run as root or with CAP_IPC_LOCK, or set disable_mlock = true.\n",
+                 std::strerror(errno));
+    return 1;
+  }
+
+  sigset_t signals = BlockSignals();
+
+  std::unique_ptr<storage::Backend> physical;
+  if (cfg.storage.type == "inmem") {
+    physical = std::make_unique<storage::InMemBackend>();
+  } else if (cfg.storage.type == "file") {
+    auto opened = storage::FileBackend::Open(cfg.storage.options["path"]);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "Error opening storage: %s\n", opened.status().message().c_str());
+      return 1;
+    }
+    physical = std::move(*opened);
+  } else {
+    std::fprintf(stderr, "Error: unsupported storage type \"%s\"\n", cfg.storage.type.c_str());
+    return 1;
+  }
+
+  core::CoreConfig cc;
+  cc.physical = physical.get();
+  cc.clock = &RealClock();
+  cc.storage_type = cfg.storage.type;
+  cc.api_addr = cfg.api_addr;
+  if (cfg.default_lease_ttl > 0) cc.default_lease_ttl = cfg.default_lease_ttl;
+  if (cfg.max_lease_ttl > 0) cc.max_lease_ttl = cfg.max_lease_ttl;
+  if (cfg.default_lease_ttl <= 0 && cc.default_lease_ttl > cc.max_lease_ttl)
+    cc.default_lease_ttl = cc.max_lease_ttl;
+  cc.engines = Engines();
+  core::Core core(std::move(cc));
+
+  std::string root_token, unseal_key;
+  if (flags.dev) {
+    auto dev = core.SetupDev(flags.dev_root_token);
+    if (!dev.ok()) {
+      std::fprintf(stderr, "Error setting up dev mode: %s\n", dev.status().message().c_str());
+      return 1;
+    }
+    root_token = dev->root_token;
+    unseal_key = dev->keys_base64.front();
+    // As Vault's dev server: the CLI on this machine is logged in at once.
+    if (const char* home = std::getenv("HOME"); home && *home) {
+      std::string path = std::string(home) + "/.vault-token";
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        ssize_t n = ::write(fd, root_token.data(), root_token.size());
+        (void)n;
+        ::close(fd);
+      }
+    }
+  }
+
+  auto api = http::NewCoreApi(core);
+  http::Server server(*api);
+  std::vector<http::ListenerConfig> listeners;
+  for (const auto& l : cfg.listeners) {
+    http::ListenerConfig h;
+    h.address = l.address;
+    h.tls_disable = l.tls_disable;
+    h.tls_cert_file = l.tls_cert_file;
+    h.tls_key_file = l.tls_key_file;
+    h.tls_min_version = l.tls_min_version;
+    // "No limit" (negative in the file) still gets a bound: 1 GiB.
+    h.max_request_size = l.max_request_size < 0 ? (int64_t(1) << 30) : l.max_request_size;
+    h.max_request_duration_seconds = l.max_request_duration;
+    listeners.push_back(h);
+  }
+  if (Status st = server.Start(listeners); !st.ok()) {
+    std::fprintf(stderr, "Error starting listeners: %s\n", st.message().c_str());
+    return 1;
+  }
+
+  std::string addrs;
+  for (const auto& a : server.Addresses()) addrs += (addrs.empty() ? "" : ", ") + a;
+  std::fprintf(stderr,
+               "==> arca server configuration:\n\n"
+               "             Listener: %s\n"
+               "              Storage: %s\n"
+               "              Version: arca v0.1.0\n\n"
+               "==> arca server started! Log data will stream in below:\n\n",
+               addrs.c_str(), cfg.storage.type.c_str());
+  if (flags.dev) {
+    // The dev server's root token is the one secret we print, as Vault does.
+    std::fprintf(stderr,
+                 "WARNING! dev mode is enabled! In this mode, arca runs entirely in-memory\n"
+                 "and starts unsealed with a single unseal key. The root token is already\n"
+                 "authenticated to the CLI, so you can immediately begin using arca.\n\n"
+                 "You may need to set the following environment variables:\n\n"
+                 "    $ export VAULT_ADDR='http://%s'\n\n"
+                 "The unseal key and root token are displayed below in case you want to\n"
+                 "seal/unseal the Vault or re-authenticate.\n\n"
+                 "Unseal Key: %s\n"
+                 "Root Token: %s\n\n"
+                 "Development mode should NOT be used in production installations!\n\n",
+                 server.Addresses().front().c_str(), unseal_key.c_str(), root_token.c_str());
+    Wipe(unseal_key);
+  }
+  std::fflush(stderr);
+
+  int rc = WaitForShutdown(signals);
+  server.Stop();
+  core.Shutdown();
+  spdlog::info("server: stopped");
+  return rc;
+}
+
+}  // namespace arca::server
