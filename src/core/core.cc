@@ -324,6 +324,11 @@ StatusOr<InitResult> Core::SetupDev(std::string_view root_token_id) {
   return r;
 }
 
+void Core::ReopenAuditFiles() {
+  std::shared_lock state(impl_->state_mu);
+  if (impl_->audit) impl_->audit->ReopenFiles();
+}
+
 void Core::Shutdown() {
   if (!impl_) return;
   std::unique_lock state(impl_->state_mu);

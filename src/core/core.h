@@ -106,6 +106,9 @@ class Core {
   // `arca server -dev`: init with one share, unseal, mount secret/ as KV v2.
   StatusOr<InitResult> SetupDev(std::string_view root_token_id);
 
+  // Reopens audit log files (after log rotation; SIGHUP).
+  void ReopenAuditFiles();
+
   // Stops background work (expiry); seals. Idempotent.
   void Shutdown();
 

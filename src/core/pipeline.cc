@@ -164,7 +164,13 @@ Status Core::Impl::SealNow() {
 
 StatusOr<Response> Core::Impl::Handle(Request& req) {
   std::shared_lock state(state_mu);
-  if (sealed.load()) return SealedError();
+  if (sealed.load()) {
+    // Sealing a sealed server succeeds, as in Vault.
+    if (req.path == "sys/seal" &&
+        (req.operation == Operation::kUpdate || req.operation == Operation::kCreate))
+      return Response{};
+    return SealedError();
+  }
   if (req.wrap_ttl && *req.wrap_ttl > 0)
     return InvalidArgument("response wrapping is not supported by this server");
 

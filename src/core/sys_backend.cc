@@ -73,6 +73,7 @@ StatusOr<Response> SystemBackend::HandleRequest(logical::Request& req) {
   if (p == "metrics") return Metrics(req);
   if (p == "rotate") return Rotate(req);
   if (p == "key-status") return KeyStatus(req);
+  if (p == "seal") return UnsupportedOperation();  // writes are handled by the pipeline
   if (p == "step-down") {
     if (!IsWrite(req.operation)) return UnsupportedOperation();
     return Response{};  // a single node without HA is always the active one

@@ -39,7 +39,8 @@ StatusOr<Response> SystemBackend::Capabilities(logical::Request& req, std::strin
 
   std::optional<TokenEntry> token;
   if (which == "capabilities-self") {
-    ARCA_ASSIGN_OR_RETURN(token, core_.tokens->Lookup(req.client_token));
+    // The caller's token may be on its last use, spent by this very request.
+    ARCA_ASSIGN_OR_RETURN(token, core_.tokens->LookupForRequest(req.client_token));
     if (!token) return PermissionDenied();
   } else if (which == "capabilities") {
     ARCA_ASSIGN_OR_RETURN(auto t, logical::GetString(req.data, "token"));
@@ -70,7 +71,7 @@ StatusOr<Response> SystemBackend::UiMounts(logical::Request& req, std::string_vi
   if (req.operation != Operation::kRead) return UnsupportedOperation();
   std::shared_ptr<const Acl> acl;
   if (!req.client_token.empty()) {
-    ARCA_ASSIGN_OR_RETURN(auto token, core_.tokens->Lookup(req.client_token));
+    ARCA_ASSIGN_OR_RETURN(auto token, core_.tokens->LookupForRequest(req.client_token));
     if (token) {
       ARCA_ASSIGN_OR_RETURN(acl, core_.AclFor(*token));
     }
@@ -104,6 +105,8 @@ StatusOr<Response> SystemBackend::Audit(logical::Request& req, std::string_view 
   while (!path.empty() && path.back() == '/') path.pop_back();
   if (path.empty()) {
     if (req.operation != Operation::kRead) return UnsupportedOperation();
+    Response resp;
+    resp.http_status = 200;  // an empty table is still a 200 with data {}
     Json d = Json::object();
     for (const auto& dev : core_.audit->List()) {
       d[dev.path] = {{"type", dev.type},
@@ -112,7 +115,8 @@ StatusOr<Response> SystemBackend::Audit(logical::Request& req, std::string_view 
                      {"local", dev.local},
                      {"path", dev.path}};
     }
-    return Response::WithData(std::move(d));
+    resp.data = std::move(d);
+    return resp;
   }
   std::lock_guard mlock(core_.mounts_mu);
   if (IsWrite(req.operation)) {

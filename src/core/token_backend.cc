@@ -197,7 +197,8 @@ StatusOr<Response> TokenBackend::HandleRequest(Request& req) {
       ARCA_ASSIGN_OR_RETURN(entry, store_.Lookup(t));
     } else if (p == "renew-self") {
       if (req.client_token.empty()) return InvalidArgument("missing token ID");
-      ARCA_ASSIGN_OR_RETURN(entry, store_.Lookup(req.client_token));
+      // The caller's own token may be on its last use, spent by this request.
+      ARCA_ASSIGN_OR_RETURN(entry, store_.LookupForRequest(req.client_token));
     } else {
       ARCA_ASSIGN_OR_RETURN(std::string acc,
                             RequiredString(req.data, "accessor", "missing accessor"));

@@ -11,6 +11,11 @@ namespace arca::core {
 
 namespace {
 
+// Expiry is kept in whole seconds while tokens are created mid-second: a
+// token lives through the whole second its TTL ends in, so it never expires
+// before its TTL has passed (it may live up to one second longer).
+bool Expired(int64_t expire_time, int64_t now) { return now > expire_time; }
+
 using storage::Condition;
 using storage::Op;
 
@@ -244,7 +249,7 @@ StatusOr<std::optional<TokenEntry>> TokenStore::LookupInternal(std::string_view 
     }
   }
   int64_t exp = e->ExpireTime();
-  if (exp != 0 && clock_.UnixNow() >= exp) return R();
+  if (exp != 0 && Expired(exp, clock_.UnixNow())) return R();
   if (e->num_uses < 0 && !(allow_pending && e->num_uses == TokenEntry::kRevocationPending))
     return R();
   return e;
@@ -287,7 +292,7 @@ StatusOr<int64_t> TokenStore::UseToken(const TokenEntry& entry) {
     if (!loaded) return PermissionDenied();
     TokenEntry e = std::move(loaded->first);
     int64_t exp = e.ExpireTime();
-    if (exp != 0 && clock_.UnixNow() >= exp) return PermissionDenied();
+    if (exp != 0 && Expired(exp, clock_.UnixNow())) return PermissionDenied();
     if (e.num_uses == 0) return int64_t{-1};
     if (e.num_uses < 0) return PermissionDenied();
     const int64_t left = e.num_uses - 1;
@@ -313,7 +318,7 @@ StatusOr<TokenEntry> TokenStore::Renew(const TokenEntry& entry, const RenewParam
     TokenEntry e = std::move(loaded->first);
     if (e.ttl <= 0) return InvalidArgument("invalid lease ID");
     const int64_t now = clock_.UnixNow();
-    if (now >= e.ExpireTime()) return InvalidArgument("lease expired");
+    if (Expired(e.ExpireTime(), now)) return InvalidArgument("lease expired");
     if (!e.renewable) return InvalidArgument("lease is not renewable");
 
     TtlInputs in;
@@ -511,7 +516,7 @@ StatusOr<int> TokenStore::ExpireDueLocked() {
   std::vector<std::string> due;
   {
     std::lock_guard lock(mu_);
-    for (auto it = expiry_.begin(); it != expiry_.end() && it->first <= now; ++it)
+    for (auto it = expiry_.begin(); it != expiry_.end() && Expired(it->first, now); ++it)
       due.push_back(it->second);
   }
   int count = 0;
@@ -524,7 +529,7 @@ StatusOr<int> TokenStore::ExpireDueLocked() {
     }
     const TokenEntry& e = (*loaded)->first;
     int64_t exp = e.ExpireTime();
-    if (exp == 0 || exp > now) {  // renewed since it was indexed
+    if (exp == 0 || !Expired(exp, now)) {  // renewed since it was indexed
       IndexExpiry(hash, exp);
       continue;
     }

@@ -123,12 +123,13 @@ sigset_t BlockSignals() {
   return set;
 }
 
-int WaitForShutdown(const sigset_t& set) {
+int WaitForShutdown(const sigset_t& set, core::Core& core) {
   while (true) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) return 1;
     if (sig == SIGHUP) {
-      spdlog::info("server: SIGHUP received (config reload is not supported; ignoring)");
+      spdlog::info("server: SIGHUP received, reopening audit files");
+      core.ReopenAuditFiles();
       continue;
     }
     spdlog::info("server: {} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -289,7 +290,7 @@ int Run(int argc, char** argv) {
   }
   std::fflush(stderr);
 
-  int rc = WaitForShutdown(signals);
+  int rc = WaitForShutdown(signals, core);
   server.Stop();
   core.Shutdown();
   spdlog::info("server: stopped");

@@ -741,7 +741,7 @@ TEST_F(TokenBackendTest, LockerDiesWithItsParent) {
   TokenEntry locker =
       Create(parent, {{"policies", "default"}, {"renewable", false}, {"ttl", "24h"}, {"num_uses", 10}});
   ASSERT_FALSE(locker.id.empty());
-  clock_.Advance(hours(1));
+  clock_.Advance(hours(1) + seconds(1));
   auto n = store_.ExpireDue();
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 2);

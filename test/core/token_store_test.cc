@@ -324,8 +324,8 @@ TEST_F(TokenStoreTest, ExpiredTokenIsMissingThenRevokedByExpireDue) {
   TokenEntry parent = Child(nullptr, kHour);
   TokenEntry child = Child(&parent, 10 * kHour);
   TokenEntry other = Child(nullptr, 2 * kHour);
-  clock_.Advance(seconds(kHour - 1));
-  EXPECT_TRUE(Alive(parent));
+  clock_.Advance(seconds(kHour));
+  EXPECT_TRUE(Alive(parent));  // lives through the second its TTL ends in
   clock_.Advance(seconds(1));
   EXPECT_FALSE(Alive(parent));
   EXPECT_TRUE(Alive(child));  // until the parent's revocation runs
@@ -439,7 +439,7 @@ TEST_F(TokenStoreTest, RenewedTokenSurvivesExpiryScan) {
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0);
   EXPECT_TRUE(Alive(t));
-  clock_.Advance(hours(1));
+  clock_.Advance(hours(1) + seconds(1));
   EXPECT_EQ(*store_.ExpireDue(), 1);
 }
 

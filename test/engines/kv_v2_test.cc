@@ -242,23 +242,26 @@ TEST_F(KvV2Test, OldestVersionStaysZeroUntilPruning) {
   EXPECT_EQ(VersionKeysInStorage(), 10u);
 }
 
-TEST_F(KvV2Test, KeyMaxVersionsOverridesConfig) {
-  ASSERT_TRUE(Do(*kv_, Operation::kUpdate, "config", Json{{"max_versions", 5}}).ok());
+TEST_F(KvV2Test, EffectiveMaxVersionsIsTheLargerOfKeyAndConfig) {
+  // Wire reference 5.3: effective = max(key max_versions, config max_versions).
+  ASSERT_TRUE(Do(*kv_, Operation::kUpdate, "config", Json{{"max_versions", 3}}).ok());
   ASSERT_TRUE(Do(*kv_, Operation::kUpdate, "metadata/foo", Json{{"max_versions", 2}}).ok());
-  for (int i = 1; i <= 4; ++i) ASSERT_TRUE(Put("foo", Json{{"v", i}}).ok());
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(Put("foo", Json{{"v", i}}).ok());
   auto meta = Meta("foo");
-  EXPECT_EQ(meta["versions"].size(), 2u);
+  EXPECT_EQ(meta["versions"].size(), 3u);
   EXPECT_EQ(meta["oldest_version"], 3);
-  // Lowering max_versions prunes several versions on the next write.
+  // Lowering max_versions prunes several versions on the next write, down to
+  // the mount's 3.
   ASSERT_TRUE(Do(*kv_, Operation::kUpdate, "metadata/bar", Json{{"max_versions", 6}}).ok());
   for (int i = 1; i <= 6; ++i) ASSERT_TRUE(Put("bar", Json{{"v", i}}).ok());
+  EXPECT_EQ(Meta("bar")["versions"].size(), 6u);
   ASSERT_TRUE(Do(*kv_, Operation::kUpdate, "metadata/bar", Json{{"max_versions", 2}}).ok());
   ASSERT_TRUE(Put("bar", Json{{"v", 7}}).ok());
   auto bar = Meta("bar");
-  EXPECT_EQ(bar["versions"].size(), 2u);
-  EXPECT_TRUE(bar["versions"].contains("6"));
+  EXPECT_EQ(bar["versions"].size(), 3u);
+  EXPECT_TRUE(bar["versions"].contains("5"));
   EXPECT_TRUE(bar["versions"].contains("7"));
-  EXPECT_EQ(VersionKeysInStorage(), 4u);
+  EXPECT_EQ(VersionKeysInStorage(), 6u);
 }
 
 TEST_F(KvV2Test, DeleteVersionAfterSetsFutureDeletionTime) {

@@ -119,6 +119,15 @@ def test_file_audit_device_hashes_secrets(dev_server, tmp_path):
     assert log_path.stat().st_size == size, "disabled device still writes"
 
 
+def test_audit_table_empty_is_200(dev_server):
+    # Vault answers an empty table with 200 and data {} (the CLI then prints
+    # "No audit devices are enabled."); hvac must not raise.
+    r = dev_server.request("GET", "/v1/sys/audit")
+    assert r.status_code == 200, (r.status_code, r.text)
+    assert r.json()["data"] == {}
+    assert dev_server.client().sys.list_enabled_audit_devices()["data"] == {}
+
+
 def test_audit_device_errors_and_sudo(dev_server, tmp_path):
     root = dev_server.client()
     blocker = tmp_path / "a-regular-file"

@@ -3,6 +3,7 @@ against real servers, configured only through VAULT_ADDR, VAULT_TOKEN and
 VAULT_CACERT, with a temporary HOME (token helper file ~/.vault-token)."""
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -115,8 +116,11 @@ def test_status_init_unseal_on_fresh_server(make_server, home):
     assert st["sealed"] is False and st["initialized"] is True
     assert isinstance(st["ha_enabled"], bool)
     table = cli.ok("status")
-    assert "Sealed" in table and "false" in table
-    assert "Initialized" in table
+    assert re.search(r"^Seal Type\s+shamir$", table, re.M), table
+    assert re.search(r"^Initialized\s+true$", table, re.M), table
+    assert re.search(r"^Sealed\s+false$", table, re.M), table
+    assert re.search(r"^Total Shares\s+5$", table, re.M), table
+    assert re.search(r"^Threshold\s+3$", table, re.M), table
 
     # Back to sealed: status exits 2 again.
     cli.ok("operator", "seal", token=init["root_token"])
@@ -217,6 +221,10 @@ def test_kv_v2_commands(cli):
     mount_flag = js(cli, "kv get", "-mount=secret", path[len("secret/"):])
     assert mount_flag["data"]["data"] == {"a": "2"}
 
+    table = cli.ok("kv", "get", path)
+    assert "Metadata" in table and "version" in table and "Data" in table
+    assert re.search(r"^a\s+2$", table, re.M), table
+
     cli.ok("kv", "patch", path, "b=3")
     got = js(cli, "kv get", path)
     assert got["data"]["data"] == {"a": "2", "b": "3"}
@@ -282,6 +290,10 @@ def test_token_commands(cli, server):
     assert auth["lease_duration"] == 3600
     assert auth["metadata"] == {"k": "v"}
     assert auth["num_uses"] == 5
+
+    table = cli.ok("token", "create", "-policy=default", "-ttl=10m")
+    assert re.search(r"^token\s+hvs\.", table, re.M), table
+    assert re.search(r'^token_policies\s+\["default"\]$', table, re.M), table
 
     bare = field(cli, "token create", "token", "-policy=default", "-ttl=10m")
     assert bare.startswith("hvs.") and "\n" not in bare
@@ -380,6 +392,11 @@ def test_audit_commands(dev_server, home, tmp_path):
     p = cli.run("audit", "list")
     assert p.returncode in (0, 2)
     assert "No audit devices are enabled" in p.stdout + p.stderr
+
+
+def test_vault_format_env(cli):
+    out = cli.ok("read", "sys/mounts", env={"VAULT_FORMAT": "json"})
+    assert json.loads(out)["data"]["sys/"]["type"] == "system"
 
 
 def test_usage_errors(cli):

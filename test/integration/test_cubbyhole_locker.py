@@ -166,3 +166,13 @@ def test_ui_mounts_preflight_denied(server, root):
     assert_error(r, 403)
     r = server.request("GET", f"/v1/sys/internal/ui/mounts/{uniq('nomount')}/x")
     assert_error(r, (403, 404))
+
+
+def test_ui_mounts_listing(server, root):
+    r = server.request("GET", "/v1/sys/internal/ui/mounts")
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert set(data) >= {"auth", "secret"}
+    assert data["secret"]["secret/"]["type"] == "kv"
+    assert data["secret"]["secret/"]["options"] == {"version": "2"}
+    assert data["auth"]["token/"]["type"] == "token"

@@ -26,7 +26,7 @@ def plan_writes():
     plan = []
     for i in range(N_SECRETS):
         engine = "v2" if i % 2 == 0 else "v1"
-        path = f"batch-{run}/{i % 10}/item-{i:04d}"
+        path = f"batch-{run}/{(i // 2) % 10}/item-{i:04d}"
         secret = {"index": str(i), "value": f"{run}-{i}-{uuid.uuid4().hex}", "n": i}
         plan.append((i, engine, path, secret))
     return plan

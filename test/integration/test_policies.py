@@ -1,6 +1,7 @@
 """sys/policy, sys/policies/acl and sys/capabilities* (vault-api.md 2.11, 2.12,
 3) through hvac 0.11.2, and policies actually enforced on requests."""
 
+import base64
 import json
 
 import hvac
@@ -49,6 +50,29 @@ def test_list_policies_includes_root_and_default(root):
         assert resp[key] == listed  # top-level injection
     r = root.adapter.list("/v1/sys/policies/acl")
     assert {"root", "default", *names} <= set(r["data"]["keys"])
+
+
+def test_base64_policy_text_is_decoded(server, root):
+    name = uniq("b64pol")
+    text = 'path "secret/data/b64/*" { capabilities = ["read"] }'
+    r = server.request("PUT", f"/v1/sys/policy/{name}",
+                       json={"policy": base64.b64encode(text.encode()).decode()})
+    assert r.status_code == 204, r.text
+    assert root.sys.read_policy(name=name)["data"]["rules"] == text
+
+
+def test_policies_acl_endpoints(server, root):
+    name = uniq("aclpol")
+    text = 'path "a/*" { capabilities = ["list"] }'
+    assert server.request("PUT", f"/v1/sys/policies/acl/{name}", json={"policy": text}).status_code == 204
+    r = server.request("LIST", "/v1/sys/policies/acl")
+    assert r.status_code == 200 and {"root", "default", name} <= set(r.json()["data"]["keys"])
+    r = server.request("GET", "/v1/sys/policies/acl", params={"list": "true"})
+    assert r.status_code == 200 and name in r.json()["data"]["keys"]
+    assert_error(server.request("GET", "/v1/sys/policies/acl"), 405)
+    assert server.request("GET", f"/v1/sys/policies/acl/{name}").json()["data"]["policy"] == text
+    assert server.request("DELETE", f"/v1/sys/policies/acl/{name}").status_code == 204
+    assert_error(server.request("GET", f"/v1/sys/policies/acl/{name}"), 404)
 
 
 def test_policy_names_are_lowercased(root):
@@ -129,20 +153,21 @@ def test_glob_plus_and_deny_rules(server, root):
     base = uniq("g")
     name = uniq("globpol")
     root.sys.create_or_update_policy(name=name, policy=(
-        f'path "secret/data/{base}/*" {{ capabilities = ["read"] }}\n'
-        f'path "secret/data/{base}/private/*" {{ capabilities = ["deny"] }}\n'
-        f'path "secret/data/{base}-+/shared" {{ capabilities = ["read"] }}\n'))
-    for p in (f"{base}/a", f"{base}/private/b", f"{base}-x/shared", f"{base}-x/other"):
-        root.secrets.kv.v2.create_or_update_secret(path=p, secret={"p": p})
+        f'path "secret/data/{base}/open/*" {{ capabilities = ["read"] }}\n'
+        f'path "secret/data/{base}/open/private/*" {{ capabilities = ["deny"] }}\n'
+        f'path "secret/data/{base}/+/shared" {{ capabilities = ["read"] }}\n'))
+    for p in ("open/a", "open/private/b", "team/shared", "team/other", "team/deep/shared"):
+        root.secrets.kv.v2.create_or_update_secret(path=f"{base}/{p}", secret={"p": p})
     token = root.auth.token.create(policies=[name], ttl="10m")["auth"]["client_token"]
 
     def status(p):
-        return server.request("GET", f"/v1/secret/data/{p}", token=token).status_code
+        return server.request("GET", f"/v1/secret/data/{base}/{p}", token=token).status_code
 
-    assert status(f"{base}/a") == 200
-    assert status(f"{base}/private/b") == 403
-    assert status(f"{base}-x/shared") == 200
-    assert status(f"{base}-x/other") == 403
+    assert status("open/a") == 200
+    assert status("open/private/b") == 403      # longer prefix rule with deny wins
+    assert status("team/shared") == 200         # + matches exactly one segment
+    assert status("team/other") == 403
+    assert status("team/deep/shared") == 403    # ... not two
 
 
 def test_capabilities_self_and_others(server, root):

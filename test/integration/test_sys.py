@@ -13,6 +13,7 @@ import harness
 from harness import assert_error, assert_json_content_type, is_int, is_rfc3339
 
 ROOT_TOKEN_RE = re.compile(r"^hvs\.[0-9A-Za-z]{24}$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def seal_status(srv):
@@ -135,7 +136,7 @@ def test_init_unseal_sequence(make_server):
     # First key: progress 1 and an attempt nonce.
     st = c.sys.submit_unseal_key(result["keys"][0])
     assert st["sealed"] is True and st["progress"] == 1
-    assert isinstance(st["nonce"], str) and st["nonce"] != ""
+    assert UUID_RE.match(st["nonce"]), st["nonce"]
     nonce = st["nonce"]
     # The same share again is a no-op.
     st = c.sys.submit_unseal_key(result["keys"][0])
@@ -229,6 +230,13 @@ def test_seal_requires_root_and_blocks_logical_requests(tls_file_server):
 
     r = srv.request("GET", "/v1/kv/data/before-seal")
     assert_error(r, 503, "Vault is sealed")
+    # sys/leader: 200 without HA, 503 "Vault is sealed" with HA (the CLI tolerates both).
+    r = srv.request("GET", "/v1/sys/leader", token=None)
+    if r.status_code == 200:
+        assert r.json()["ha_enabled"] is False
+        assert is_rfc3339(r.json()["active_time"])
+    else:
+        assert_error(r, 503, "Vault is sealed")
     with pytest.raises(hvac.exceptions.VaultDown):
         root.auth.token.lookup_self()
 

@@ -22,6 +22,17 @@ def creator_policy(root):
                              'path "auth/token/create-orphan" { capabilities = ["update"] }\n')
 
 
+def create_orphan(client, **params):
+    """POST auth/token/create-orphan with the body hvac's legacy
+    Client.create_token(orphan=True) sends (nulls for everything unset);
+    the legacy method itself forces DeprecationWarnings on."""
+    body = {"id": None, "policies": None, "meta": None, "no_parent": False, "display_name": None,
+            "num_uses": None, "no_default_policy": False, "renewable": None, "ttl": None,
+            "explicit_max_ttl": None}
+    body.update(params)
+    return client.adapter.post("/v1/auth/token/create-orphan", json=body)
+
+
 def assert_auth_block(auth):
     assert isinstance(auth["client_token"], str) and auth["client_token"].startswith("hvs.")
     assert len(auth["accessor"]) == 24 and BASE62_RE.match(auth["accessor"]), auth["accessor"]
@@ -130,7 +141,7 @@ def test_child_dies_with_parent_orphan_survives(server, root):
     child = p.auth.token.create(policies=["default"], ttl="30m")["auth"]
     assert child["orphan"] is False
     assert child["policies"] == ["default"]
-    orphan = p.create_token(policies=["default"], ttl="30m", orphan=True)["auth"]
+    orphan = create_orphan(p, policies=["default"], ttl="30m")["auth"]
     assert orphan["orphan"] is True
     assert server.client(token=child["client_token"]).auth.token.lookup_self()["data"]["orphan"] is False
 
@@ -230,7 +241,7 @@ def test_revoke_accessor_and_revoke_self(server, root):
 
 
 def test_orphan_creation(server, root):
-    resp = root.create_token(policies=["default"], ttl="1h", orphan=True)
+    resp = create_orphan(root, policies=["default"], ttl="1h")
     assert resp["auth"]["orphan"] is True
     assert root.auth.token.lookup(resp["auth"]["client_token"])["data"]["path"] == "auth/token/create-orphan"
     auth = root.auth.token.create(policies=["default"], no_parent=True)["auth"]
@@ -263,3 +274,39 @@ def test_ttl_is_capped_at_max(server, root):
     assert resp["auth"]["lease_duration"] == SYSTEM_DEFAULT_TTL
     assert any("TTL" in w for w in resp["warnings"] or []), resp["warnings"]
     assert re.match(r"^hvs\.", resp["auth"]["client_token"])
+
+
+def test_unknown_fields_warn_and_comma_separated_policies(server, root):
+    r = server.request("POST", "/v1/auth/token/create",
+                       json={"policies": "default, zeta-pol", "bogus": 1, "alpha": "x", "ttl": "5m"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["auth"]["policies"] == ["default", "zeta-pol"]
+    assert "Endpoint ignored these unrecognized parameters: [alpha bogus]" in body["warnings"]
+    assert any('"zeta-pol" does not exist' in w for w in body["warnings"])
+
+
+def test_renew_accessor_and_post_lookup_self(server, root):
+    auth = root.auth.token.create(policies=["default"], ttl="1h")["auth"]
+    r = server.request("POST", "/v1/auth/token/renew-accessor",
+                       json={"accessor": auth["accessor"], "increment": "3h"})
+    assert r.status_code == 200, r.text
+    renewed = r.json()["auth"]
+    assert renewed["lease_duration"] == 10800
+    assert renewed["accessor"] == auth["accessor"]
+    assert renewed["client_token"] in ("", None)
+    # POST lookup-self is an update: the default policy only grants read.
+    r = server.request("POST", "/v1/auth/token/lookup-self", token=auth["client_token"])
+    assert_error(r, 403)
+    r = server.request("POST", "/v1/auth/token/lookup-self")
+    assert r.status_code == 200 and r.json()["data"]["id"] == server.root_token
+    r = server.request("POST", "/v1/auth/token/renew", json={"token": "hvs.nosuchtoken", "increment": "1h"})
+    assert_error(r, 400)
+
+
+def test_x_vault_token_wins_over_bearer(server, root):
+    tok = root.auth.token.create(policies=["default"], ttl="5m")["auth"]["client_token"]
+    r = server.request("GET", "/v1/auth/token/lookup-self", token=tok,
+                       headers={"Authorization": "Bearer " + server.root_token})
+    assert r.status_code == 200
+    assert r.json()["data"]["id"] == tok
