@@ -54,7 +54,7 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace{10000};
   std::size_t max_header_bytes = 64 * 1024;
   int io_threads = 0;       // 0: hardware_concurrency, at least 2
-  int worker_threads = 16;  // threads calling into core
+  int worker_threads = 16;  // threads calling into core; 0 = inline on the io threads
   Clock* clock = nullptr;                  // null: RealClock()
   metrics::Registry* registry = nullptr;   // null: metrics::DefaultRegistry()
 };

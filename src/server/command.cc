@@ -244,7 +244,12 @@ int Run(int argc, char** argv) {
   }
 
   auto api = http::NewCoreApi(core);
-  http::Server server(*api);
+  // Reads run inline on one io thread per core; writes go to a pool large
+  // enough that requests waiting on an fsync share it (group commit) without
+  // holding up reads (docs/performance.md).
+  http::ServerOptions options;
+  options.worker_threads = 32;
+  http::Server server(*api, options);
   std::vector<http::ListenerConfig> listeners;
   for (const auto& l : cfg.listeners) {
     http::ListenerConfig h;
