@@ -197,52 +197,59 @@ Status Core::Impl::Remount(std::string from, std::string to) {
   return PersistMounts(auth);
 }
 
+Status Core::Impl::ApplyMountConfig(const Json& fields, bool auth, MountConfig* c) const {
+  for (auto [name, out] : {std::pair{"default_lease_ttl", &c->default_lease_ttl},
+                           std::pair{"max_lease_ttl", &c->max_lease_ttl}}) {
+    if (!fields.is_object() || !fields.contains(name) || fields[name].is_null()) continue;
+    const Json& v = fields[name];
+    if (v.is_string() && (v == "system" || v == "")) {
+      *out = 0;
+      continue;
+    }
+    ARCA_ASSIGN_OR_RETURN(auto secs, logical::GetDuration(fields, name));
+    if (secs) *out = *secs;
+  }
+  int64_t eff_default = c->default_lease_ttl > 0 ? c->default_lease_ttl : config.default_lease_ttl;
+  int64_t eff_max = c->max_lease_ttl > 0 ? c->max_lease_ttl : config.max_lease_ttl;
+  if (eff_default > eff_max)
+    return InvalidArgument("given default lease TTL greater than given max lease TTL");
+  ARCA_ASSIGN_OR_RETURN(auto fnc, logical::GetBool(fields, "force_no_cache"));
+  if (fnc) c->force_no_cache = *fnc;
+  for (auto [name, field] :
+       {std::pair{"audit_non_hmac_request_keys", &c->audit_non_hmac_request_keys},
+        std::pair{"audit_non_hmac_response_keys", &c->audit_non_hmac_response_keys},
+        std::pair{"passthrough_request_headers", &c->passthrough_request_headers},
+        std::pair{"allowed_response_headers", &c->allowed_response_headers}}) {
+    ARCA_ASSIGN_OR_RETURN(auto v, logical::GetStringSlice(fields, name));
+    if (v) *field = *v;
+  }
+  ARCA_ASSIGN_OR_RETURN(auto vis, logical::GetString(fields, "listing_visibility"));
+  if (vis) {
+    if (*vis != "" && *vis != "unauth" && *vis != "hidden")
+      return InvalidArgument("invalid listing_visibility " + *vis);
+    c->listing_visibility = *vis;
+  }
+  if (auth) {
+    ARCA_ASSIGN_OR_RETURN(auto tt, logical::GetString(fields, "token_type"));
+    if (tt) {
+      if (*tt != "default-service" && *tt != "service" && *tt != "default-batch" && *tt != "batch")
+        return InvalidArgument("invalid value for \"token_type\"");
+      c->token_type = *tt;
+    }
+    if (c->token_type.empty()) c->token_type = "default-service";
+  }
+  return OkStatus();
+}
+
 Status Core::Impl::TuneMount(const std::string& route_path, const Json& data,
                              std::vector<std::string>* warnings) {
   std::lock_guard mlock(mounts_mu);
   auto route = router.Get(route_path);
   if (!route) return InvalidArgument("no mount entry found at \"" + route_path + "\"");
   MountEntry e = *route->mount;
-  auto ttl_field = [&](const char* name, int64_t& out) -> Status {
-    if (!data.is_object() || !data.contains(name) || data[name].is_null()) return OkStatus();
-    if (data[name].is_string() && data[name].get<std::string>() == "system") {
-      out = 0;
-      return OkStatus();
-    }
-    ARCA_ASSIGN_OR_RETURN(auto v, logical::GetDuration(data, name));
-    if (v) out = *v;
-    return OkStatus();
-  };
   MountConfig c = e.config;
-  ARCA_RETURN_IF_ERROR(ttl_field("default_lease_ttl", c.default_lease_ttl));
-  ARCA_RETURN_IF_ERROR(ttl_field("max_lease_ttl", c.max_lease_ttl));
-  int64_t eff_default = c.default_lease_ttl > 0 ? c.default_lease_ttl : config.default_lease_ttl;
-  int64_t eff_max = c.max_lease_ttl > 0 ? c.max_lease_ttl : config.max_lease_ttl;
-  if (eff_default > eff_max)
-    return InvalidArgument("given default lease TTL greater than given max lease TTL");
+  ARCA_RETURN_IF_ERROR(ApplyMountConfig(data, e.is_auth, &c));
   if (auto d = logical::GetString(data, "description"); d.ok() && *d) e.description = **d;
-  for (auto [name, field] :
-       {std::pair{"audit_non_hmac_request_keys", &c.audit_non_hmac_request_keys},
-        std::pair{"audit_non_hmac_response_keys", &c.audit_non_hmac_response_keys},
-        std::pair{"passthrough_request_headers", &c.passthrough_request_headers},
-        std::pair{"allowed_response_headers", &c.allowed_response_headers}}) {
-    ARCA_ASSIGN_OR_RETURN(auto v, logical::GetStringSlice(data, name));
-    if (v) *field = *v;
-  }
-  ARCA_ASSIGN_OR_RETURN(auto vis, logical::GetString(data, "listing_visibility"));
-  if (vis) {
-    if (*vis != "" && *vis != "unauth" && *vis != "hidden")
-      return InvalidArgument("invalid listing_visibility " + *vis);
-    c.listing_visibility = *vis;
-  }
-  if (e.is_auth) {
-    ARCA_ASSIGN_OR_RETURN(auto tt, logical::GetString(data, "token_type"));
-    if (tt) {
-      if (*tt != "default-service" && *tt != "service" && *tt != "default-batch" && *tt != "batch")
-        return InvalidArgument("invalid value for \"token_type\"");
-      c.token_type = *tt;
-    }
-  }
   e.config = c;
 
   bool reload = false;

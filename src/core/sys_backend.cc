@@ -153,40 +153,7 @@ StatusOr<Response> SystemBackend::Mounts(logical::Request& req, std::string_view
       if (!auth && (e.type == "system" || e.type == "identity" || e.type == "cubbyhole"))
         return InvalidArgument("cannot mount \"" + mount_path + "\" of type \"" + e.type + "\"");
       ARCA_ASSIGN_OR_RETURN(auto cfg, logical::GetObject(d, "config"));
-      if (cfg) {
-        auto ttl = [&](const char* name, int64_t& out) -> Status {
-          if (!cfg->contains(name) || (*cfg)[name].is_null()) return OkStatus();
-          if ((*cfg)[name].is_string() && ((*cfg)[name] == "system" || (*cfg)[name] == "")) return OkStatus();
-          ARCA_ASSIGN_OR_RETURN(auto v, logical::GetDuration(*cfg, name));
-          if (v) out = *v;
-          return OkStatus();
-        };
-        ARCA_RETURN_IF_ERROR(ttl("default_lease_ttl", e.config.default_lease_ttl));
-        ARCA_RETURN_IF_ERROR(ttl("max_lease_ttl", e.config.max_lease_ttl));
-        ARCA_ASSIGN_OR_RETURN(auto fnc, logical::GetBool(*cfg, "force_no_cache"));
-        e.config.force_no_cache = fnc.value_or(false);
-        ARCA_ASSIGN_OR_RETURN(auto vis, logical::GetString(*cfg, "listing_visibility"));
-        if (vis) e.config.listing_visibility = *vis;
-        for (auto [name, field] :
-             {std::pair{"audit_non_hmac_request_keys", &e.config.audit_non_hmac_request_keys},
-              std::pair{"audit_non_hmac_response_keys", &e.config.audit_non_hmac_response_keys},
-              std::pair{"passthrough_request_headers", &e.config.passthrough_request_headers},
-              std::pair{"allowed_response_headers", &e.config.allowed_response_headers}}) {
-          ARCA_ASSIGN_OR_RETURN(auto v, logical::GetStringSlice(*cfg, name));
-          if (v) *field = *v;
-        }
-        if (auth) {
-          ARCA_ASSIGN_OR_RETURN(auto tt, logical::GetString(*cfg, "token_type"));
-          if (tt) e.config.token_type = *tt;
-        }
-      }
-      if (auth && e.config.token_type.empty()) e.config.token_type = "default-service";
-      int64_t eff_def = e.config.default_lease_ttl > 0 ? e.config.default_lease_ttl
-                                                       : core_.config.default_lease_ttl;
-      int64_t eff_max =
-          e.config.max_lease_ttl > 0 ? e.config.max_lease_ttl : core_.config.max_lease_ttl;
-      if (eff_def > eff_max)
-        return InvalidArgument("given default lease TTL greater than given max lease TTL");
+      ARCA_RETURN_IF_ERROR(core_.ApplyMountConfig(cfg.value_or(Json::object()), auth, &e.config));
       ARCA_RETURN_IF_ERROR(core_.MountEngine(std::move(e), true));
       return Response{};
     }

@@ -14,12 +14,25 @@
 namespace arca::http {
 namespace {
 
+// Core mounts cubbyhole/ at init; the real engine lives in arca_engines,
+// which this test does not link, so a stand-in takes its place.
+class StubCubbyhole final : public logical::Backend {
+ public:
+  StatusOr<logical::Response> HandleRequest(logical::Request&) override {
+    return UnsupportedPath();
+  }
+};
+
 class CoreApiTest : public ::testing::Test {
  protected:
   CoreApiTest() {
     core::CoreConfig config;
     config.physical = &storage_;
     config.clock = &clock_;
+    config.engines["cubbyhole"] =
+        [](const logical::BackendConfig&) -> StatusOr<std::unique_ptr<logical::Backend>> {
+      return std::unique_ptr<logical::Backend>(std::make_unique<StubCubbyhole>());
+    };
     core_ = std::make_unique<core::Core>(std::move(config));
     api_ = NewCoreApi(*core_);
     handler_ = std::make_unique<Handler>(*api_, clock_, registry_);

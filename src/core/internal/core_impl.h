@@ -81,6 +81,10 @@ struct Core::Impl {
   Status MountEngine(MountEntry e, bool persist);
   Status Unmount(std::string route_path);
   Status Remount(std::string from, std::string to);
+  // Applies the mount config fields present in `fields` (TTLs, with "system"
+  // meaning the default; header lists; listing_visibility; token_type for
+  // auth mounts) to `c`, validating each. InvalidArgument on a bad value.
+  Status ApplyMountConfig(const logical::Json& fields, bool auth, MountConfig* c) const;
   Status TuneMount(const std::string& route_path, const logical::Json& data,
                    std::vector<std::string>* warnings);
   int64_t EffectiveDefaultTtl(const MountEntry& e) const;
