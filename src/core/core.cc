@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "base/encoding.h"
+#include "base/metrics.h"
 #include "base/time.h"
 #include "core/internal/core_impl.h"
 #include "core/shamir.h"
@@ -16,13 +17,21 @@ using Json = nlohmann::json;
 
 namespace {
 constexpr char kClusterPath[] = "core/cluster";
+
+metrics::Gauge& SealedGauge() {
+  static metrics::Gauge& g = metrics::DefaultRegistry().AddGauge(
+      "arca_core_sealed", "1 while this server is sealed, 0 while unsealed.", {});
+  return g;
+}
 constexpr std::size_t kRootKeySize = 32;
 }  // namespace
 
 Core::Impl::Impl(CoreConfig c)
     : config(std::move(c)), clock(*config.clock), barrier(*config.physical, *config.clock) {}
 
-Core::Core(CoreConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Core::Core(CoreConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
+  SealedGauge().Set({}, 1);
+}
 
 Core::~Core() { Shutdown(); }
 
@@ -229,12 +238,14 @@ Status Core::Impl::PostUnseal() {
   InvalidateAcls();
   active_since = clock.SystemNow();
   sealed.store(false);
+  SealedGauge().Set({}, 0);
   StartExpiry();
   return OkStatus();
 }
 
 void Core::Impl::PreSeal() {
   sealed.store(true);
+  SealedGauge().Set({}, 1);
   StopExpiry();
   for (auto& r : router.All()) r.backend->Cleanup();
   router.Clear();

@@ -25,6 +25,7 @@
 #include "server/config.h"
 #include "storage/file.h"
 #include "storage/inmem.h"
+#include "storage/metered.h"
 
 namespace arca::server {
 
@@ -210,8 +211,9 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  storage::Metered metered(*physical);
   core::CoreConfig cc;
-  cc.physical = physical.get();
+  cc.physical = &metered;
   cc.clock = &RealClock();
   cc.storage_type = cfg.storage.type;
   cc.api_addr = cfg.api_addr;

@@ -215,6 +215,9 @@ def test_metrics_prometheus(server, root):
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"].startswith("text/plain"), r.headers["Content-Type"]
     assert "arca_http_requests_total" in r.text
+    # Seal state and storage latency are exported too.
+    assert "\narca_core_sealed 0\n" in "\n" + r.text
+    assert 'arca_storage_operation_seconds_count{op="get"}' in r.text
     for line in r.text.splitlines():
         if line and not line.startswith("#"):
             name_and_labels, _, value = line.rpartition(" ")
