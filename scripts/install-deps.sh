@@ -10,8 +10,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends \
+# Wait for another apt/dpkg (e.g. unattended-upgrades at boot) instead of failing.
+apt_opts=(-o DPkg::Lock::Timeout=600)
+apt-get "${apt_opts[@]}" update -q
+apt-get "${apt_opts[@]}" install -y -q --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates openssl curl \
   libboost1.81-dev libboost-system1.81-dev libboost-url1.81-dev \
   libssl-dev nlohmann-json3-dev libsqlite3-dev libspdlog-dev libfmt-dev \
@@ -21,7 +23,7 @@ apt-get install -y -q --no-install-recommends \
 
 # Node.js may come from another Debian source already; install it only if absent.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  apt-get install -y -q --no-install-recommends nodejs npm
+  apt-get "${apt_opts[@]}" install -y -q --no-install-recommends nodejs npm
 fi
 
 # node-vault for the integration tests, kept inside the repo's test folder.

@@ -12,11 +12,14 @@ jobs="$(nproc)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"
 
-status=0
+unit=ok
+integration=ok
 echo "== unit tests"
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 || status=1
+ctest --test-dir build --output-on-failure --no-tests=error -j "$jobs" --timeout 300 || unit=FAIL
 
 echo "== integration tests"
-ARCA_BIN="$here/build/arca" /usr/bin/python3 -m pytest -q -p no:cacheprovider test/integration || status=1
+ARCA_BIN="$here/build/arca" /usr/bin/python3 -m pytest -q -p no:cacheprovider test/integration ||
+  integration=FAIL
 
-exit "$status"
+echo "== summary: unit tests $unit, integration tests $integration"
+[ "$unit" = ok ] && [ "$integration" = ok ]

@@ -35,4 +35,8 @@ std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
 std::string PercentEncode(std::string_view s);  // keeps unreserved and '/'
 
+// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or values past
+// U+10FFFF). JSON text and storage keys must be.
+bool IsValidUtf8(std::string_view s);
+
 }  // namespace arca

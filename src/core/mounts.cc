@@ -42,11 +42,11 @@ StatusOr<Route> Core::Impl::MakeRoute(const MountEntry& e) {
   Route r;
   r.mount = std::make_shared<const MountEntry>(e);
   r.view = std::make_shared<storage::View>(barrier, e.StoragePrefix());
-  if (e.type == "system") {
+  if (e.type == "system" && !e.is_auth) {
     r.backend = MakeSystemBackend();
-  } else if (e.type == "token") {
+  } else if (e.type == "token" && e.is_auth) {
     r.backend = MakeTokenBackend();
-  } else if (e.type == "identity") {
+  } else if (e.type == "identity" && !e.is_auth) {
     r.backend = std::make_shared<UnsupportedBackend>();
   } else {
     const auto& factories = e.is_auth ? config.auth_methods : config.engines;
@@ -152,7 +152,11 @@ Status Core::Impl::MountEngine(MountEntry e, bool persist) {
     e.accessor = (e.is_auth ? "auth_" + e.type + "_" : e.type + "_") + RandomHex(4);
   ARCA_ASSIGN_OR_RETURN(Route route, MakeRoute(e));
   ARCA_RETURN_IF_ERROR(router.Add(std::move(route)));
-  if (persist) return PersistMounts(e.is_auth);
+  if (persist) {
+    Status st = PersistMounts(e.is_auth);
+    if (!st.ok()) router.Remove(route_path);  // memory never runs ahead of storage
+    return st;
+  }
   return OkStatus();
 }
 
@@ -183,6 +187,8 @@ Status Core::Impl::Remount(std::string from, std::string to) {
     return InvalidArgument("cannot remount between secrets engines and auth methods");
   if (e.type == "system" || e.type == "identity" || e.type == "cubbyhole" || e.type == "token")
     return InvalidArgument("cannot remount \"" + e.path + "\"");
+  if (to.rfind(from, 0) == 0 || from.rfind(to, 0) == 0)
+    return InvalidArgument("path already in use at \"" + from + "\"");
   for (const auto& r : router.All()) {
     std::string other = r.mount->RoutePath();
     if (other == from) continue;

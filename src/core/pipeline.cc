@@ -251,7 +251,16 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
   StatusOr<Response> resp = [&]() -> StatusOr<Response> {
     if (rp->mount->type == "system" && rel == "seal" &&
         (req.operation == Operation::kUpdate || req.operation == Operation::kCreate)) {
-      // Sealing needs the state lock exclusively: leave the shared one first.
+      // The seal's own response is audited before sealing tears the broker
+      // down; then sealing takes the state lock exclusively.
+      if (audited) {
+        AuditResponse ar;
+        ar.mount_type = rp->mount->type;
+        ar.mount_accessor = rp->mount->accessor;
+        if (!audit->LogResponse(audit_auth, audit_req, ar, "").ok())
+          return Internal("internal error");
+        audited = false;
+      }
       state.unlock();
       ARCA_RETURN_IF_ERROR(SealNow());
       return Response{};

@@ -149,8 +149,9 @@ StatusOr<Response> SystemBackend::Mounts(logical::Request& req, std::string_view
         const std::string& v = e.options["version"];
         if (v != "" && v != "1" && v != "2") return InvalidArgument("invalid version " + v);
       }
-      if (auth && e.type == "token") return InvalidArgument("token credential backend cannot be instantiated");
-      if (!auth && (e.type == "system" || e.type == "identity" || e.type == "cubbyhole"))
+      // The built-in backends exist once, where core mounts them.
+      if (e.type == "token") return InvalidArgument("token credential backend cannot be instantiated");
+      if (e.type == "system" || e.type == "identity" || e.type == "cubbyhole")
         return InvalidArgument("cannot mount \"" + mount_path + "\" of type \"" + e.type + "\"");
       ARCA_ASSIGN_OR_RETURN(auto cfg, logical::GetObject(d, "config"));
       ARCA_RETURN_IF_ERROR(core_.ApplyMountConfig(cfg.value_or(Json::object()), auth, &e.config));

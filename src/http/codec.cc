@@ -105,6 +105,9 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> SplitPairs(std::strin
       if (strict) return InvalidArgument("error parsing form body: invalid URL escape");
       continue;
     }
+    // Everything stored or logged must be UTF-8 (JSON): refuse, never mangle.
+    if (!IsValidUtf8(*key) || !IsValidUtf8(*value))
+      return InvalidArgument("invalid UTF-8 in form or query parameters");
     out.emplace_back(std::move(*key), std::move(*value));
   }
   return out;
@@ -172,6 +175,7 @@ StatusOr<Target> ParseTarget(std::string_view target) {
 
   auto decoded = PercentDecode(raw_path.substr(4), false);
   if (!decoded) return InvalidArgument("invalid path: malformed percent-encoding");
+  if (!IsValidUtf8(*decoded)) return InvalidArgument("invalid path: not valid UTF-8");
   for (unsigned char c : *decoded) {
     if (c < 0x20 || c == 0x7f) return InvalidArgument("invalid path");
   }

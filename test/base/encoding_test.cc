@@ -47,6 +47,17 @@ TEST(EncodingTest, PercentDecode) {
   EXPECT_FALSE(PercentDecode("%zz", false));
 }
 
+TEST(EncodingTest, ValidatesUtf8) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"));
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+}
+
 TEST(TimeTest, ParsesDurations) {
   EXPECT_EQ(*ParseDurationSeconds("30m"), 1800);
   EXPECT_EQ(*ParseDurationSeconds("1h30m"), 5400);
