@@ -201,6 +201,15 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
       }
     }
 
+    // RFC 9112 6.3: a Transfer-Encoding other than chunked cannot be framed;
+    // answering as if there were no body would let the rest be read as the
+    // next request (smuggling). Refuse and close.
+    if (auto te = parser.get().find(bhttp::field::transfer_encoding);
+        te != parser.get().end() && !parser.chunked()) {
+      co_await SendErrorAndClose(stream, 400, "unsupported Transfer-Encoding");
+      co_return;
+    }
+
     if (!parser.is_done()) {
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};

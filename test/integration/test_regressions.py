@@ -56,3 +56,23 @@ def test_remount_into_itself_is_refused(dev_server, to):
     r = dev_server.request("POST", "/v1/sys/remount", json={"from": "secret", "to": to})
     assert_error(r, 400, "path already in use")
     assert "secret/" in dev_server.request("GET", "/v1/sys/mounts").json()["data"]
+
+
+@pytest.mark.parametrize("te", ["gzip", "identity", "xchunked"])
+def test_unknown_transfer_encoding_is_refused_and_closed(dev_server, te):
+    """An unframeable body must not be read as the next request (smuggling)."""
+    import socket
+    host, port = dev_server.addr.split("//")[1].rsplit(":", 1)
+    smuggled = b"GET /v1/sys/seal-status HTTP/1.1\r\nHost: x\r\n\r\n"
+    req = (f"POST /v1/secret/data/te HTTP/1.1\r\nHost: x\r\nX-Vault-Token: {dev_server.root_token}\r\n"
+           f"Transfer-Encoding: {te}\r\n\r\n").encode() + smuggled
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(req)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 400"), data[:200]
+    assert data.count(b"HTTP/1.1 ") == 1, data  # the connection closed; nothing smuggled
