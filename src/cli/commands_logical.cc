@@ -59,12 +59,13 @@ int Read(Command& c, const std::vector<std::string>& raw) {
   return OutputSecret(ui, *r.secret);
 }
 
-int Write(Command& c, const std::vector<std::string>& raw) {
+// `write` and `patch`: the same arguments, a different request.
+template <typename Send>
+int WriteWithData(Command& c, const std::vector<std::string>& raw, const char* force_usage,
+                  Send send) {
   bool force = false;
   c.flags().Section("Command Options");
-  c.flags().Bool("force", &force, false,
-                 Usage("Allow the operation to continue with no key=value pairs. This allows "
-                           "writing to keys that do not need or expect data.").Alias("f"));
+  c.flags().Bool("force", &force, false, Usage(force_usage).Alias("f"));
   if (auto rc = c.Parse(raw)) return *rc;
   const Ui& ui = c.ui();
   const auto& args = c.args();
@@ -84,34 +85,23 @@ int Write(Command& c, const std::vector<std::string>& raw) {
   }
   Client* client = c.client();
   if (!client) return 2;
-  return HandleWriteOutput(c, path, LogicalWrite(*client, path, *data));
+  return HandleWriteOutput(c, path, send(*client, path, *data));
+}
+
+int Write(Command& c, const std::vector<std::string>& raw) {
+  return WriteWithData(c, raw,
+                       "Allow the operation to continue with no key=value pairs. This allows "
+                       "writing to keys that do not need or expect data.",
+                       [](Client& cl, const std::string& p, const auto& d) {
+                         return LogicalWrite(cl, p, d);
+                       });
 }
 
 int Patch(Command& c, const std::vector<std::string>& raw) {
-  bool force = false;
-  c.flags().Section("Command Options");
-  c.flags().Bool("force", &force, false,
-                 Usage("Allow the operation to continue with no key=value pairs.").Alias("f"));
-  if (auto rc = c.Parse(raw)) return *rc;
-  const Ui& ui = c.ui();
-  const auto& args = c.args();
-  if (args.empty()) {
-    ui.Error(NotEnough("1", 0));
-    return 1;
-  }
-  if (args.size() == 1 && !force) {
-    ui.Error("Must supply data or use -force");
-    return 1;
-  }
-  std::string path = SanitizePath(args[0]);
-  auto data = ParseDataArgs({args.begin() + 1, args.end()}, c.env().in);
-  if (!data.ok()) {
-    ui.Error("Failed to parse K=V data: " + data.status().message());
-    return 1;
-  }
-  Client* client = c.client();
-  if (!client) return 2;
-  return HandleWriteOutput(c, path, LogicalMergePatch(*client, path, *data));
+  return WriteWithData(c, raw, "Allow the operation to continue with no key=value pairs.",
+                       [](Client& cl, const std::string& p, const auto& d) {
+                         return LogicalMergePatch(cl, p, d);
+                       });
 }
 
 int List(Command& c, const std::vector<std::string>& raw) {
