@@ -224,7 +224,7 @@ int Run(int argc, char** argv) {
   cc.engines = Engines();
   core::Core core(std::move(cc));
 
-  std::string root_token, unseal_key;
+  std::string root_token;
   if (flags.dev) {
     auto dev = core.SetupDev(flags.dev_root_token);
     if (!dev.ok()) {
@@ -232,7 +232,8 @@ int Run(int argc, char** argv) {
       return 1;
     }
     root_token = dev->root_token;
-    unseal_key = dev->keys_base64.front();
+    for (auto& k : dev->keys_hex) Wipe(k);
+    for (auto& k : dev->keys_base64) Wipe(k);
     // As Vault's dev server: the CLI on this machine is logged in at once.
     if (const char* home = std::getenv("HOME"); home && *home) {
       std::string path = std::string(home) + "/.vault-token";
@@ -280,20 +281,18 @@ int Run(int argc, char** argv) {
                "==> arca server started! Log data will stream in below:\n\n",
                addrs.c_str(), cfg.storage.type.c_str());
   if (flags.dev) {
-    // The dev server's root token is the one secret we print, as Vault does.
+    // The dev server's root token is the one secret we print. Unlike Vault we
+    // do not print the unseal key: the in-memory dev server is never unsealed
+    // again, and key material stays out of terminals and logs.
     std::fprintf(stderr,
                  "WARNING! dev mode is enabled! In this mode, arca runs entirely in-memory\n"
-                 "and starts unsealed with a single unseal key. The root token is already\n"
-                 "authenticated to the CLI, so you can immediately begin using arca.\n\n"
+                 "and starts unsealed. The root token is already authenticated to the CLI\n"
+                 "(~/.vault-token), so you can immediately begin using arca.\n\n"
                  "You may need to set the following environment variables:\n\n"
                  "    $ export VAULT_ADDR='http://%s'\n\n"
-                 "The unseal key and root token are displayed below in case you want to\n"
-                 "seal/unseal the Vault or re-authenticate.\n\n"
-                 "Unseal Key: %s\n"
                  "Root Token: %s\n\n"
                  "Development mode should NOT be used in production installations!\n\n",
-                 server.Addresses().front().c_str(), unseal_key.c_str(), root_token.c_str());
-    Wipe(unseal_key);
+                 server.Addresses().front().c_str(), root_token.c_str());
   }
   std::fflush(stderr);
 
