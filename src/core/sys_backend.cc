@@ -12,15 +12,8 @@ using logical::Operation;
 using logical::Response;
 
 namespace {
-bool IsWrite(Operation op) { return op == Operation::kCreate || op == Operation::kUpdate; }
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-std::string WithSlash(std::string_view p) {
-  std::string s(p);
-  while (!s.empty() && s.front() == '/') s.erase(0, 1);
-  if (s.empty() || s.back() != '/') s += '/';
-  return s;
-}
 }  // namespace
 
 std::shared_ptr<logical::Backend> Core::Impl::MakeSystemBackend() {

@@ -17,15 +17,8 @@ using logical::Operation;
 using logical::Response;
 
 namespace {
-bool IsWrite(Operation op) { return op == Operation::kCreate || op == Operation::kUpdate; }
 bool IsReadOrWrite(Operation op) { return op == Operation::kRead || IsWrite(op); }
 
-std::string WithSlash(std::string_view p) {
-  std::string s(p);
-  while (!s.empty() && s.front() == '/') s.erase(0, 1);
-  if (s.empty() || s.back() != '/') s += '/';
-  return s;
-}
 }  // namespace
 
 StatusOr<Response> SystemBackend::Capabilities(logical::Request& req, std::string_view which) {

@@ -10,6 +10,18 @@
 
 namespace arca::core {
 
+// Helpers shared by the sys_*.cc handlers.
+inline bool IsWrite(logical::Operation op) {
+  return op == logical::Operation::kCreate || op == logical::Operation::kUpdate;
+}
+// "/a/b" or "a/b" → "a/b/": a mount or device path with one trailing '/'.
+inline std::string WithSlash(std::string_view p) {
+  std::string s(p);
+  while (!s.empty() && s.front() == '/') s.erase(0, 1);
+  if (s.empty() || s.back() != '/') s += '/';
+  return s;
+}
+
 class SystemBackend final : public logical::Backend {
  public:
   explicit SystemBackend(Core::Impl& core) : core_(core) {}
