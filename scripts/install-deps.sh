@@ -19,7 +19,10 @@ apt-get "${apt_opts[@]}" install -y -q --no-install-recommends \
   libssl-dev nlohmann-json3-dev libsqlite3-dev libspdlog-dev libfmt-dev \
   libcli11-dev libgtest-dev libgmock-dev libcurl4-openssl-dev \
   python3 python3-hvac python3-pytest python3-requests \
-  nginx-light wrk procps iproute2 psmisc
+  nginx-light wrk procps iproute2 psmisc \
+  etcd-server etcd-client golang-etcd-server-dev \
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
+  libcjose-dev libjansson-dev libldns-dev bind9 bind9-utils bind9-dnsutils
 
 # Node.js may come from another Debian source already; install it only if absent.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -230,12 +230,19 @@ StatusOr<ApiResponse> Client::SendOnce(const std::string& method, const std::str
 StatusOr<ApiResponse> Client::Raw(const std::string& method, std::string_view path,
                                   const QueryParams& query, const std::optional<Json>& body,
                                   const std::string& content_type) {
+  std::optional<std::string> payload;
+  if (body) payload = body->dump(-1, ' ', false, Json::error_handler_t::replace);
+  return RawBytes(method, path, query, payload, content_type);
+}
+
+StatusOr<ApiResponse> Client::RawBytes(const std::string& method, std::string_view path,
+                                       const QueryParams& query,
+                                       const std::optional<std::string>& payload,
+                                       const std::string& content_type) {
   std::string p(path);
   while (!p.empty() && p.front() == '/') p.erase(p.begin());
   std::string url = cfg_.address + "/v1/" + EscapePath(p);
   if (!query.empty()) url += "?" + EncodeQuery(query);
-  std::optional<std::string> payload;
-  if (body) payload = body->dump(-1, ' ', false, Json::error_handler_t::replace);
 
   bool redirected = false;
   int attempt = 0;

@@ -82,6 +82,12 @@ class Client {
   StatusOr<ApiResponse> Raw(const std::string& method, std::string_view path,
                             const QueryParams& query = {}, const std::optional<Json>& body = std::nullopt,
                             const std::string& content_type = "");
+  // Raw with `body` sent byte for byte (binary safe; nullopt: no body) under
+  // Content-Type `content_type` (application/json when empty), e.g. a raft
+  // snapshot. Same redirect, retry and error rules as Raw.
+  StatusOr<ApiResponse> RawBytes(const std::string& method, std::string_view path,
+                                 const QueryParams& query, const std::optional<std::string>& body,
+                                 const std::string& content_type);
   // Raw, but a status >= 400 becomes ResponseErrorStatus.
   StatusOr<ApiResponse> Do(const std::string& method, std::string_view path,
                            const QueryParams& query = {}, const std::optional<Json>& body = std::nullopt,

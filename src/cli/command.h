@@ -108,6 +108,7 @@ const std::vector<CommandDef>& LogicalCommands();  // read, write, list, delete,
 const std::vector<CommandDef>& KvCommands();       // kv *
 const std::vector<CommandDef>& TokenCommands();    // token *, login
 const std::vector<CommandDef>& AdminCommands();    // policy, secrets, auth, audit
+const std::vector<CommandDef>& HaCommands();       // operator step-down|members|raft *
 
 // Runs one command line; args[0] is the first command word.
 int RunArgs(const std::vector<std::string>& args, Env& env);

@@ -13,6 +13,7 @@
 #include "core/barrier.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <atomic>
 #include <climits>
@@ -236,7 +237,14 @@ Status RefuseReserved(std::string_view key) {
 
 }  // namespace
 
-Barrier::Barrier(storage::Backend& physical, Clock& clock) : physical_(physical), clock_(clock) {}
+// Read cache bounds: enough for the hot set of a busy server (tokens, KV
+// metadata and versions, policies) while staying small next to idle RSS.
+constexpr std::size_t kCacheEntries = 20'000;
+constexpr std::size_t kCacheBytes = 32 << 20;
+constexpr std::size_t kCacheMaxValue = 64 << 10;
+
+Barrier::Barrier(storage::Backend& physical, Clock& clock)
+    : physical_(physical), clock_(clock), cache_(kCacheEntries, kCacheBytes, kCacheMaxValue) {}
 
 Barrier::~Barrier() = default;
 
@@ -290,7 +298,48 @@ Status Barrier::VerifyRootKey(const SecureBytes& root_key) {
 void Barrier::Seal() {
   std::unique_lock lock(mu_);
   keyring_.reset();  // SecureBytes wipe every key as they are freed
+  cache_.Clear();
 }
+
+Status Barrier::ReloadKeyring() {
+  SecureBytes root_key;
+  {
+    std::shared_lock lock(mu_);
+    if (!keyring_) return SealedError();
+    root_key = keyring_->root_key;
+  }
+  ARCA_ASSIGN_OR_RETURN(auto ring, LoadKeyring(root_key));
+  std::unique_lock lock(mu_);
+  if (!keyring_) return SealedError();
+  keyring_ = std::move(ring);
+  return OkStatus();
+}
+
+void Barrier::ClearCache() { cache_.Clear(); }
+
+Status Barrier::VerifyKeyringBlob(std::string_view sealed_keyring) const {
+  std::shared_lock lock(mu_);
+  if (!keyring_) return SealedError();
+  SecureString json;
+  if (!OpenValue(keyring_->root_key, kKeyringPath, sealed_keyring, &json).ok())
+    return InvalidArgument("keyring does not open with this cluster's key");
+  return OkStatus();
+}
+
+StatusOr<SecureBytes> Barrier::DeriveKey(std::string_view label) const {
+  std::shared_lock lock(mu_);
+  if (!keyring_) return SealedError();
+  SecureBytes out(32);
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), keyring_->root_key.data(), static_cast<int>(keyring_->root_key.size()),
+           reinterpret_cast<const unsigned char*>(label.data()), label.size(), out.data(),
+           &len) == nullptr ||
+      len != out.size())
+    return Internal("barrier: key derivation failed");
+  return out;
+}
+
+
 
 bool Barrier::Sealed() const {
   std::shared_lock lock(mu_);
@@ -350,23 +399,38 @@ StatusOr<std::string> Barrier::Decrypt(std::string_view path, std::string_view c
 StatusOr<std::optional<std::string>> Barrier::Get(std::string_view key) {
   if (Sealed()) return SealedError();
   ARCA_RETURN_IF_ERROR(RefuseReserved(key));
+  if (auto hit = cache_.Lookup(key)) return std::move(hit->plain);
+  ReadCache::Ticket ticket = cache_.BeginMiss(key);
   ARCA_ASSIGN_OR_RETURN(auto raw, physical_.Get(key));
-  if (!raw) return std::optional<std::string>();
-  ARCA_ASSIGN_OR_RETURN(std::string plain, Decrypt(key, *raw));
-  return std::optional<std::string>(std::move(plain));
+  std::optional<std::string> plain;
+  if (raw) {
+    ARCA_ASSIGN_OR_RETURN(plain, Decrypt(key, *raw));
+  }
+  cache_.Insert(key, plain, raw ? std::string_view(*raw) : std::string_view(), ticket);
+  return plain;
 }
 
 Status Barrier::Put(std::string_view key, std::string_view value) {
   if (Sealed()) return SealedError();
   ARCA_RETURN_IF_ERROR(RefuseReserved(key));
   ARCA_ASSIGN_OR_RETURN(std::string sealed, Encrypt(key, value));
-  return physical_.Put(key, sealed);
+  ReadCache::Ticket ticket = cache_.BeginWrite(key);
+  Status st = physical_.Put(key, sealed);
+  std::optional<ReadCache::Cached> written;
+  if (st.ok()) written = ReadCache::Cached{std::string(value), std::move(sealed)};
+  cache_.FinishWrite(key, written, ticket);
+  return st;
 }
 
 Status Barrier::Delete(std::string_view key) {
   if (Sealed()) return SealedError();
   ARCA_RETURN_IF_ERROR(RefuseReserved(key));
-  return physical_.Delete(key);
+  ReadCache::Ticket ticket = cache_.BeginWrite(key);
+  Status st = physical_.Delete(key);
+  std::optional<ReadCache::Cached> written;
+  if (st.ok()) written = ReadCache::Cached{std::nullopt, {}};
+  cache_.FinishWrite(key, written, ticket);
+  return st;
 }
 
 StatusOr<std::vector<std::string>> Barrier::List(std::string_view prefix) {
@@ -387,6 +451,13 @@ Status Barrier::Txn(const std::vector<storage::Condition>& conditions,
     }
     // Compare plaintext now; the physical Txn then checks that the exact
     // ciphertext we compared is still there (nonces make each one unique).
+    // A cached value saves the read; were it stale, the physical check
+    // fails and the caller retries with the key dropped from the cache.
+    if (auto hit = cache_.Lookup(c.key); hit && hit->plain && ConstantTimeEquals(*hit->plain, c.value)) {
+      conds.push_back(storage::Condition::Equals(c.key, std::move(hit->sealed)));
+      Wipe(*hit->plain);
+      continue;
+    }
     ARCA_ASSIGN_OR_RETURN(auto raw, physical_.Get(c.key));
     if (!raw) return Aborted("transaction condition failed");
     ARCA_ASSIGN_OR_RETURN(std::string plain, Decrypt(c.key, *raw));
@@ -397,16 +468,31 @@ Status Barrier::Txn(const std::vector<storage::Condition>& conditions,
   }
   std::vector<storage::Op> sealed_ops;
   sealed_ops.reserve(ops.size());
+  // What each key holds after the Txn (the last op on a key wins).
+  std::map<std::string, ReadCache::Cached, std::less<>> after;
   for (const auto& op : ops) {
     ARCA_RETURN_IF_ERROR(RefuseReserved(op.key));
     if (op.kind == storage::Op::Kind::kDelete) {
       sealed_ops.push_back(op);
+      after[op.key] = ReadCache::Cached{std::nullopt, {}};
       continue;
     }
     ARCA_ASSIGN_OR_RETURN(std::string sealed, Encrypt(op.key, op.value));
+    after[op.key] = ReadCache::Cached{op.value, sealed};
     sealed_ops.push_back(storage::Op::Put(op.key, std::move(sealed)));
   }
-  return physical_.Txn(conds, sealed_ops);
+  std::vector<std::pair<const std::string*, ReadCache::Ticket>> tickets;
+  tickets.reserve(after.size());
+  for (const auto& [key, v] : after) tickets.emplace_back(&key, cache_.BeginWrite(key));
+  Status st = physical_.Txn(conds, sealed_ops);
+  for (const auto& [key, ticket] : tickets) {
+    std::optional<ReadCache::Cached> written;
+    if (st.ok()) written = std::move(after[*key]);
+    cache_.FinishWrite(*key, written, ticket);
+  }
+  if (IsAborted(st))
+    for (const auto& c : conditions) cache_.Invalidate(c.key);
+  return st;
 }
 
 }  // namespace arca::core

@@ -9,6 +9,11 @@
 // the path). Old terms stay in the keyring, so data written before a rotation
 // stays readable. Key material lives in SecureBytes and is wiped on Seal().
 //
+// Reads are served from a ReadCache of decrypted values (core/read_cache.h)
+// kept coherent with every write made through this barrier; ClearCache()
+// must be called when another process may have written (a node becoming
+// active in a cluster, a snapshot restore). Sealing clears it.
+//
 // While sealed, every data method returns Sealed. Decryption failures return
 // DataLoss. Data methods refuse kKeyringPath itself (InvalidArgument), so
 // nothing above the barrier can overwrite the keyring. Safe for concurrent use.
@@ -21,6 +26,7 @@
 
 #include "base/clock.h"
 #include "base/secure.h"
+#include "core/read_cache.h"
 #include "storage/backend.h"
 
 namespace arca::core {
@@ -55,6 +61,19 @@ class Barrier final : public storage::Backend {
   StatusOr<KeyStatus> Rotate();
   StatusOr<KeyStatus> CurrentKey() const;
 
+  // Reads the keyring again from storage with the root key held in memory
+  // (another node may have rotated it). Sealed if sealed.
+  Status ReloadKeyring();
+  void ClearCache();
+  // HMAC-SHA256(root key, label): a 32-byte key every node unsealed with
+  // the same root key derives alike. Sealed if sealed.
+  StatusOr<SecureBytes> DeriveKey(std::string_view label) const;
+  std::size_t CachedEntries() const { return cache_.size(); }
+
+  // Whether a sealed keyring (as stored at kKeyringPath, e.g. in a
+  // snapshot) opens with this barrier's root key. InvalidArgument if not.
+  Status VerifyKeyringBlob(std::string_view sealed_keyring) const;
+
   // Checks that `root_key` opens the stored keyring, without unsealing.
   Status VerifyRootKey(const SecureBytes& root_key);
 
@@ -81,6 +100,7 @@ class Barrier final : public storage::Backend {
   Clock& clock_;
   mutable std::shared_mutex mu_;
   std::unique_ptr<Keyring> keyring_;  // null while sealed
+  ReadCache cache_;
 };
 
 }  // namespace arca::core

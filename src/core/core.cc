@@ -80,7 +80,7 @@ StatusOr<InitResult> Core::Init(const InitParams& p) {
   // First unseal: cluster identity, default mounts, root token. Then seal again.
   Json cluster = {{"name", "vault-cluster-" + RandomHex(4)}, {"id", NewUuid()}};
   ARCA_RETURN_IF_ERROR(im.barrier.Put(kClusterPath, cluster.dump()));
-  Status st = im.PostUnseal();
+  Status st = im.LoadState();
   InitResult result;
   if (st.ok()) {
     TokenEntry root;
@@ -225,27 +225,36 @@ Status Core::Impl::PostUnseal() {
       return DataLoss("corrupt cluster record");
     }
   }
+  if (!config.ha_enabled) ARCA_RETURN_IF_ERROR(LoadState());
+  sealed.store(false);
+  SealedGauge().Set({}, 0);
+  return OkStatus();
+}
+
+Status Core::Impl::LoadState() {
   sys_view = std::make_unique<storage::View>(barrier, "sys/");
   token_view = std::make_unique<storage::View>(barrier, "sys/token/");
   audit_view = std::make_unique<storage::View>(barrier, "sys/audit-salt/");
   policies = std::make_unique<PolicyStore>(barrier);
-  ARCA_RETURN_IF_ERROR(policies->Setup());
   tokens = std::make_unique<TokenStore>(*token_view, clock);
   tokens->SetRevokeHook([this](const TokenEntry& e) { OnTokenRevoked(e); });
   audit = std::make_unique<AuditBroker>(*audit_view, clock);
-  ARCA_RETURN_IF_ERROR(LoadMounts());
-  ARCA_RETURN_IF_ERROR(LoadAuditTable());
+  Status st = policies->Setup();
+  if (st.ok()) st = LoadMounts();
+  if (st.ok()) st = LoadAuditTable();
+  if (!st.ok()) {
+    UnloadState();
+    return st;
+  }
   InvalidateAcls();
   active_since = clock.SystemNow();
-  sealed.store(false);
-  SealedGauge().Set({}, 0);
+  loaded.store(true);
   StartExpiry();
   return OkStatus();
 }
 
-void Core::Impl::PreSeal() {
-  sealed.store(true);
-  SealedGauge().Set({}, 1);
+void Core::Impl::UnloadState() {
+  loaded.store(false);
   StopExpiry();
   for (auto& r : router.All()) r.backend->Cleanup();
   router.Clear();
@@ -256,6 +265,19 @@ void Core::Impl::PreSeal() {
   audit_view.reset();
   token_view.reset();
   sys_view.reset();
+}
+
+void Core::Impl::PreSeal() {
+  sealed.store(true);
+  SealedGauge().Set({}, 1);
+  active.store(false);
+  if (loaded.load() || tokens) UnloadState();
+}
+
+bool Core::Impl::Serving() const {
+  if (!loaded.load(std::memory_order_acquire)) return false;
+  if (!config.ha_enabled) return true;
+  return active.load(std::memory_order_acquire) && ha != nullptr && ha->HoldsLease();
 }
 
 void Core::Impl::StartExpiry() {
@@ -296,7 +318,7 @@ HealthStatus Core::Health() {
   auto inited = impl_->Initialized();
   h.initialized = inited.ok() && *inited;
   h.sealed = impl_->sealed.load();
-  h.standby = false;
+  h.standby = !h.sealed && !impl_->Serving();
   h.server_time_utc = impl_->clock.UnixNow();
   if (!h.sealed) {
     h.cluster_name = impl_->cluster_name;
@@ -306,11 +328,81 @@ HealthStatus Core::Health() {
 }
 
 StatusOr<LeaderStatus> Core::Leader() {
+  Impl& im = *impl_;
   LeaderStatus l;
-  l.ha_enabled = false;
-  l.is_self = false;
   l.active_time = ZeroTimeRfc3339();
+  if (!im.config.ha_enabled) return l;
+  l.ha_enabled = true;
+  if (im.sealed.load()) return SealedError();
+  if (im.Serving()) {
+    l.is_self = true;
+    l.leader_address = im.config.api_addr;
+    l.leader_cluster_address = im.config.cluster_addr;
+    l.active_time = FormatRfc3339Nano(im.active_since);
+    return l;
+  }
+  if (im.ha != nullptr) {
+    HaState st = im.ha->State();
+    if (!st.active) {
+      l.leader_address = st.leader_api_addr;
+      l.leader_cluster_address = st.leader_cluster_addr;
+    }
+  }
   return l;
+}
+
+void Core::AttachHa(HaCoordinator* ha) {
+  std::unique_lock state(impl_->state_mu);
+  impl_->ha = ha;
+}
+
+Status Core::BecomeActive() {
+  Impl& im = *impl_;
+  std::unique_lock state(im.state_mu);
+  if (!im.config.ha_enabled) return FailedPrecondition("HA is not enabled");
+  if (im.sealed.load()) return SealedError();
+  if (im.active.load()) return OkStatus();
+  // Another node may have rotated the keyring or written anything while we
+  // stood by: start from what storage holds.
+  Status st = im.barrier.ReloadKeyring();
+  if (!st.ok()) {
+    if (st.code() == Code::kInvalidArgument) {
+      // The stored keyring no longer opens with our root key (a forced
+      // snapshot restore from another cluster): this node must be unsealed
+      // again with that cluster's keys.
+      spdlog::error("core: the stored keyring does not open with this node's key; sealing");
+      im.PreSeal();
+      im.barrier.Seal();
+    }
+    return st;
+  }
+  im.barrier.ClearCache();
+  ARCA_RETURN_IF_ERROR(im.LoadState());
+  im.active.store(true, std::memory_order_release);
+  spdlog::info("core: this node is now the active node");
+  return OkStatus();
+}
+
+void Core::BecomeStandby() {
+  Impl& im = *impl_;
+  std::unique_lock state(im.state_mu);
+  if (!im.active.load()) return;
+  im.active.store(false, std::memory_order_release);
+  im.UnloadState();
+  im.barrier.ClearCache();
+  spdlog::info("core: this node is now a standby");
+}
+
+bool Core::Standby() const {
+  return impl_->config.ha_enabled && !impl_->sealed.load() && !impl_->Serving();
+}
+
+bool Core::Active() const { return impl_->config.ha_enabled && impl_->Serving(); }
+
+std::optional<SecureBytes> Core::ForwardingKey() {
+  auto key = impl_->barrier.DeriveKey("arca request forwarding v1");
+  if (!key.ok()) return std::nullopt;
+  return std::move(*key);
 }
 
 StatusOr<logical::Response> Core::HandleRequest(logical::Request& req) {

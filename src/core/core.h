@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/secure.h"
 #include "base/status.h"
+#include "core/ha.h"
 #include "logical/backend.h"
 #include "logical/request.h"
 #include "storage/backend.h"
@@ -31,6 +33,10 @@ struct CoreConfig {
   Clock* clock = nullptr;                // outlives Core
   std::string storage_type = "inmem";    // reported by seal-status
   std::string api_addr;
+  std::string cluster_addr;
+  // HA (storage "etcd" with ha_enabled): unsealing only opens the barrier;
+  // the node is a standby until HaCoordinator calls BecomeActive (core/ha.h).
+  bool ha_enabled = false;
   int64_t default_lease_ttl = 2764800;   // seconds (768h)
   int64_t max_lease_ttl = 2764800;
   // Secrets engines and auth methods that can be mounted, by type ("kv").
@@ -105,6 +111,25 @@ class Core {
 
   // `arca server -dev`: init with one share, unseal, mount secret/ as KV v2.
   StatusOr<InitResult> SetupDev(std::string_view root_token_id);
+
+  // --- High availability (core/ha.h) ---
+  // Sets the coordinator (not owned; outlives Core or is detached with
+  // nullptr before it dies). Call before the first unseal.
+  void AttachHa(HaCoordinator* ha);
+  // The coordinator won the lock: reload the keyring, load mounts, policies,
+  // tokens and audit devices, start expiry, then serve. FailedPrecondition
+  // if sealed or not ha_enabled; on any other error the node stays standby.
+  Status BecomeActive();
+  // Lost the lock: stop serving and unload everything but the open barrier.
+  // No-op unless active. Waits for in-flight requests, so never call it on
+  // a request thread (a fenced write must only wake the coordinator).
+  void BecomeStandby();
+  // Unsealed, HA enabled and not active.
+  bool Standby() const;
+  bool Active() const;
+  // The secret nodes of one cluster share to authenticate forwarded client
+  // addresses (derived from the root key); nullopt while sealed.
+  std::optional<SecureBytes> ForwardingKey();
 
   // Reopens audit log files (after log rotation; SIGHUP).
   void ReopenAuditFiles();

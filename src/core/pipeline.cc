@@ -171,6 +171,9 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
       return Response{};
     return SealedError();
   }
+  // An HA standby (or an active whose lease may have lapsed) serves nothing;
+  // the HTTP layer forwards such requests, this is the last line.
+  if (!Serving()) return Unavailable("this node is not the active node");
   if (req.wrap_ttl && *req.wrap_ttl > 0)
     return InvalidArgument("response wrapping is not supported by this server");
 

@@ -67,10 +67,9 @@ StatusOr<Response> SystemBackend::HandleRequest(logical::Request& req) {
   if (p == "rotate") return Rotate(req);
   if (p == "key-status") return KeyStatus(req);
   if (p == "seal") return UnsupportedOperation();  // writes are handled by the pipeline
-  if (p == "step-down") {
-    if (!IsWrite(req.operation)) return UnsupportedOperation();
-    return Response{};  // a single node without HA is always the active one
-  }
+  if (p == "step-down") return StepDown(req);
+  if (p == "ha-status") return HaStatus(req);
+  if (StartsWith(p, "storage/raft/")) return Raft(req, p.substr(13));
   return UnsupportedPath();
 }
 

@@ -8,8 +8,11 @@
 // on a storage fsync).
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
+#include "base/secure.h"
 #include "base/status.h"
 #include "core/core.h"
 #include "logical/request.h"
@@ -29,6 +32,20 @@ class Api {
   virtual core::HealthStatus Health() = 0;
   virtual StatusOr<core::LeaderStatus> Leader() = 0;
   virtual StatusOr<logical::Response> HandleRequest(logical::Request& req) = 0;
+
+  // Whether this node is an unsealed HA standby, and the active node's
+  // api_addr if known. A standby forwards (or redirects) every request but
+  // the raw sys endpoints. Cheap: called for every request.
+  struct StandbyInfo {
+    bool standby = false;
+    std::string leader_api_addr;  // empty: no active node known
+  };
+  virtual StandbyInfo Standby() { return {}; }
+
+  // The cluster's shared secret that authenticates forwarded requests'
+  // client addresses between nodes (HMAC key, 32 bytes); nullopt while
+  // sealed or outside a cluster.
+  virtual std::optional<SecureBytes> ForwardingKey() { return std::nullopt; }
 };
 
 }  // namespace arca::http

@@ -149,6 +149,11 @@ int ListStatus(const logical::Response& resp) {
   return it->empty() ? 404 : 0;
 }
 
+// Endpoints whose POST/PUT body is binary (Vault's raft snapshot restore).
+bool IsBinaryUploadPath(std::string_view path) {
+  return path == "sys/storage/raft/snapshot" || path == "sys/storage/raft/snapshot-force";
+}
+
 HttpResponse WithoutBody(HttpResponse r) {
   r.body.clear();
   return r;
@@ -309,6 +314,9 @@ StatusOr<logical::Request> DecodeRequest(const HttpRequest& http, const Target& 
     req.operation = Operation::kList;
     ensure_slash();
     req.data = QueryToData(target.query);
+  } else if ((m == "POST" || m == "PUT") && IsBinaryUploadPath(req.path)) {
+    req.operation = Operation::kUpdate;
+    req.raw_body = http.body;  // a snapshot: not JSON, passed on unparsed
   } else if (m == "POST" || m == "PUT") {
     req.operation = Operation::kUpdate;
     ARCA_RETURN_IF_ERROR(decode_body(true));

@@ -93,7 +93,9 @@ StatusOr<std::string> ParseMediaType(std::string_view content_type);
 // Sets id (a new UUID), operation, path, data, headers (lowercased, repeated
 // ones joined with ", ", without x-vault-token and authorization),
 // client_token (X-Vault-Token, else `Authorization: Bearer`), wrap_ttl (only
-// when > 0) and the remote address. Errors (each mapped by errors.h):
+// when > 0) and the remote address. POST/PUT to sys/storage/raft/snapshot
+// and snapshot-force keep the body unparsed in raw_body (data null, any
+// Content-Type). Errors (each mapped by errors.h):
 // NotFound (not /v1/), InvalidArgument (path, list flag, body, wrap TTL,
 // write to a path ending in '/'), UnsupportedOperation (unknown verb),
 // UnsupportedMediaType (PATCH without merge-patch JSON).

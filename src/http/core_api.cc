@@ -24,6 +24,14 @@ class CoreApi final : public Api {
   StatusOr<logical::Response> HandleRequest(logical::Request& req) override {
     return core_.HandleRequest(req);
   }
+  StandbyInfo Standby() override {
+    if (!core_.Standby()) return {};
+    StandbyInfo info;
+    info.standby = true;
+    if (auto l = core_.Leader(); l.ok() && !l->is_self) info.leader_api_addr = l->leader_address;
+    return info;
+  }
+  std::optional<SecureBytes> ForwardingKey() override { return core_.ForwardingKey(); }
 
  private:
   core::Core& core_;

@@ -66,11 +66,21 @@ bool IsHttpSyntaxError(const beast::error_code& ec) {
 }  // namespace
 
 struct Server::Impl {
-  Impl(Api& api, ServerOptions o)
+  Impl(Api& a, ServerOptions o)
       : options(o),
         clock(o.clock != nullptr ? o.clock : &RealClock()),
-        handler(api, *clock, o.registry != nullptr ? *o.registry : metrics::DefaultRegistry()),
+        api(a),
+        handler(a, *clock, o.registry != nullptr ? *o.registry : metrics::DefaultRegistry(),
+                MakeHandlerOptions(o)),
         ioc(std::make_unique<asio::io_context>()) {}
+
+  static HandlerOptions MakeHandlerOptions(const ServerOptions& o) {
+    HandlerOptions h;
+    h.standby_redirect = o.standby_redirect;
+    h.forwarding.ca_file = o.forwarding_ca_file;
+    if (o.request_timeout.count() > 0) h.forwarding.timeout = o.request_timeout;
+    return h;
+  }
 
   asio::awaitable<void> AcceptLoop(Listener& l);
   asio::awaitable<void> Session(Listener& l, tcp::socket socket);
@@ -84,6 +94,7 @@ struct Server::Impl {
 
   ServerOptions options;
   Clock* clock;
+  Api& api;
   Handler handler;
   std::atomic<bool> stopping{false};
   bool started = false;
@@ -245,11 +256,13 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
     bool keep_alive = msg.keep_alive();
 
     // Reads run inline on this io thread, saving two thread hops; anything
-    // that may wait on a storage sync (writes) runs on the worker pool, so
-    // it never stalls other connections. Without a pool everything is inline.
+    // that may wait on a storage sync (writes) or on the active node (every
+    // request of a standby) runs on the worker pool, so it never stalls
+    // other connections. Without a pool everything is inline.
     // (An if, not a ?: with co_await: g++ 12 miscompiles the latter.)
     HttpResponse res;
-    bool may_block = req.method != "GET" && req.method != "HEAD" && req.method != "LIST";
+    bool may_block = (req.method != "GET" && req.method != "HEAD" && req.method != "LIST") ||
+                     api.Standby().standby;
     if (workers && may_block) {
       res = co_await asio::co_spawn(
           workers->get_executor(),

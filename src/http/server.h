@@ -1,10 +1,11 @@
 // arca: http::Server, the HTTP/1.1 listeners (Boost.Beast, TLS via OpenSSL).
 //
 // Start() binds every listener and serves on an io_context run by
-// `io_threads` threads; each request is handed to a separate pool of
-// `worker_threads` that calls the Handler (core may block on a storage
-// fsync, which must not stall other connections). Keep-alive, Expect:
-// 100-continue and these limits are honoured:
+// `io_threads` threads; each request that may block (writes, and every
+// request while the node is an HA standby, since those are forwarded to the
+// active) is handed to a separate pool of `worker_threads` that calls the
+// Handler, so a storage fsync or a forward never stalls other connections.
+// Keep-alive, Expect: 100-continue and these limits are honoured:
 // * body over ListenerConfig::max_request_size → 413
 //   {"errors":["http: request body too large"]} (checked against
 //   Content-Length before the body is read), then close;
@@ -55,6 +56,12 @@ struct ServerOptions {
   std::size_t max_header_bytes = 64 * 1024;
   int io_threads = 0;       // 0: hardware_concurrency, at least 2
   int worker_threads = 16;  // threads calling into core; 0 = inline on the io threads
+  // HA standby: answer 307 to the active instead of forwarding requests.
+  bool standby_redirect = false;
+  // PEM CA bundle that verifies the active node when forwarding; empty: the
+  // system roots. Forwarded requests time out after request_timeout when it
+  // is set, else 90 s.
+  std::string forwarding_ca_file;
   Clock* clock = nullptr;                  // null: RealClock()
   metrics::Registry* registry = nullptr;   // null: metrics::DefaultRegistry()
 };

@@ -90,6 +90,10 @@ struct Request {
   storage::Backend* storage = nullptr;  // the mount's view
 
   std::optional<int64_t> wrap_ttl;
+
+  // The unparsed body of a binary upload (POST/PUT sys/storage/raft/snapshot
+  // and snapshot-force); `data` stays null for those. Empty otherwise.
+  std::string raw_body;
 };
 
 struct Response {

@@ -8,6 +8,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +25,9 @@
 #include "http/core_api.h"
 #include "http/server.h"
 #include "server/config.h"
+#include "ha/manager.h"
+#include "storage/etcd/backend.h"
+#include "storage/etcd/client.h"
 #include "storage/file.h"
 #include "storage/inmem.h"
 #include "storage/metered.h"
@@ -30,6 +35,72 @@
 namespace arca::server {
 
 namespace {
+
+constexpr int64_t kDefaultLockTtl = 2;         // seconds (docs/operations.md)
+constexpr int64_t kDefaultEtcdTimeout = 5;     // seconds
+
+int64_t OptionInt(const ServerConfig& cfg, const std::string& key, int64_t fallback) {
+  auto it = cfg.storage.options.find(key);
+  if (it == cfg.storage.options.end() || it->second.empty()) return fallback;
+  try {
+    int64_t v = std::stoll(it->second);
+    return v > 0 ? v : fallback;
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+std::string Option(const ServerConfig& cfg, const std::string& key, std::string fallback = "") {
+  auto it = cfg.storage.options.find(key);
+  return it == cfg.storage.options.end() || it->second.empty() ? fallback : it->second;
+}
+
+std::string NodeId(const ServerConfig& cfg) {
+  std::string id = Option(cfg, "node_id");
+  if (!id.empty()) return id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') return host;
+  return "arca-node";
+}
+
+struct OpenedEtcd {
+  std::unique_ptr<storage::etcd::Client> client;
+  std::unique_ptr<storage::etcd::EtcdBackend> backend;
+  bool ha_enabled = false;
+};
+
+StatusOr<OpenedEtcd> OpenEtcd(const ServerConfig& cfg) {
+  std::string api = Option(cfg, "etcd_api", "v3");
+  if (api != "v3")
+    return InvalidArgument("etcd_api \"" + api + "\" is not supported (only v3)");
+  storage::etcd::ClientOptions o;
+  std::string list = Option(cfg, "address", "http://127.0.0.1:2379");
+  for (std::size_t start = 0; start <= list.size();) {
+    std::size_t comma = std::min(list.find(',', start), list.size());
+    std::string a = list.substr(start, comma - start);
+    while (!a.empty() && a.front() == ' ') a.erase(0, 1);
+    while (!a.empty() && a.back() == ' ') a.pop_back();
+    if (!a.empty()) o.endpoints.push_back(a);
+    start = comma + 1;
+  }
+  if (o.endpoints.empty()) return InvalidArgument("etcd address is empty");
+  o.tls_ca_file = Option(cfg, "tls_ca_file");
+  o.tls_cert_file = Option(cfg, "tls_cert_file");
+  o.tls_key_file = Option(cfg, "tls_key_file");
+  o.tls_server_name = Option(cfg, "tls_server_name");
+  o.request_timeout = std::chrono::seconds(OptionInt(cfg, "request_timeout", kDefaultEtcdTimeout));
+  o.max_receive_bytes = OptionInt(cfg, "max_receive_size", o.max_receive_bytes);
+  // A quarter of the lease: a stuck renewal leaves time for two more tries.
+  o.keepalive_timeout = std::min<std::chrono::milliseconds>(
+      o.request_timeout, std::chrono::milliseconds(OptionInt(cfg, "lock_timeout", kDefaultLockTtl) * 250));
+  OpenedEtcd out;
+  ARCA_ASSIGN_OR_RETURN(out.client, storage::etcd::Client::Create(o));
+  std::string prefix = Option(cfg, "path", "/vault/");
+  if (prefix.back() != '/') prefix += '/';
+  out.backend = std::make_unique<storage::etcd::EtcdBackend>(*out.client, prefix);
+  out.ha_enabled = Option(cfg, "ha_enabled", "false") == "true";
+  return out;
+}
 
 struct Flags {
   std::vector<std::string> config_files;
@@ -197,7 +268,25 @@ int Run(int argc, char** argv) {
   sigset_t signals = BlockSignals();
 
   std::unique_ptr<storage::Backend> physical;
-  if (cfg.storage.type == "inmem") {
+  std::unique_ptr<storage::etcd::Client> etcd_client;
+  storage::etcd::EtcdBackend* etcd = nullptr;
+  bool ha_enabled = false;
+  if (cfg.storage.type == "etcd") {
+    auto opened = OpenEtcd(cfg);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "Error opening storage: %s\n", opened.status().message().c_str());
+      return 1;
+    }
+    etcd_client = std::move(opened->client);
+    etcd = opened->backend.get();
+    physical = std::move(opened->backend);
+    ha_enabled = opened->ha_enabled;
+    if (ha_enabled && cfg.api_addr.empty()) {
+      std::fprintf(stderr, "Error: api_addr is required with ha_enabled (the address other "
+                           "nodes forward requests to)\n");
+      return 1;
+    }
+  } else if (cfg.storage.type == "inmem") {
     physical = std::make_unique<storage::InMemBackend>();
   } else if (cfg.storage.type == "file") {
     auto opened = storage::FileBackend::Open(cfg.storage.options["path"]);
@@ -211,12 +300,15 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+
   storage::Metered metered(*physical);
   core::CoreConfig cc;
   cc.physical = &metered;
   cc.clock = &RealClock();
   cc.storage_type = cfg.storage.type;
   cc.api_addr = cfg.api_addr;
+  cc.cluster_addr = cfg.cluster_addr;
+  cc.ha_enabled = ha_enabled;
   if (cfg.default_lease_ttl > 0) cc.default_lease_ttl = cfg.default_lease_ttl;
   if (cfg.max_lease_ttl > 0) cc.max_lease_ttl = cfg.max_lease_ttl;
   if (cfg.default_lease_ttl <= 0 && cc.default_lease_ttl > cc.max_lease_ttl)
@@ -246,12 +338,27 @@ int Run(int argc, char** argv) {
     }
   }
 
+  std::unique_ptr<ha::Manager> manager;
+  if (ha_enabled) {
+    ha::ManagerOptions mo;
+    mo.node_id = NodeId(cfg);
+    mo.api_addr = cfg.api_addr;
+    mo.cluster_addr = cfg.cluster_addr;
+    mo.lock_ttl = std::chrono::seconds(OptionInt(cfg, "lock_timeout", kDefaultLockTtl));
+    mo.version = "arca v0.1.0";
+    manager = std::make_unique<ha::Manager>(core, *etcd_client, *etcd, mo, RealClock());
+    core.AttachHa(manager.get());
+    manager->Start();
+  }
+
   auto api = http::NewCoreApi(core);
   // Reads run inline on one io thread per core; writes go to a pool large
   // enough that requests waiting on an fsync share it (group commit) without
   // holding up reads (docs/performance.md).
   http::ServerOptions options;
   options.worker_threads = 32;
+  options.standby_redirect = cfg.disable_forwarding;
+  options.forwarding_ca_file = cfg.forwarding_ca_file;
   http::Server server(*api, options);
   std::vector<http::ListenerConfig> listeners;
   for (const auto& l : cfg.listeners) {
@@ -296,8 +403,13 @@ int Run(int argc, char** argv) {
   }
   std::fflush(stderr);
 
+
   int rc = WaitForShutdown(signals, core);
   server.Stop();
+  if (manager) {
+    manager->Stop();  // gives up the lock so a standby takes over at once
+    core.AttachHa(nullptr);
+  }
   core.Shutdown();
   spdlog::info("server: stopped");
   return rc;

@@ -35,6 +35,19 @@ const std::vector<StorageSchema>& StorageSchemas() {
   static const std::vector<StorageSchema> kSchemas = {
       {"inmem", {}},
       {"file", {{"path", FieldKind::kString, true}}},
+      {"etcd",
+       {{"address", FieldKind::kString, false},
+        {"path", FieldKind::kString, false},
+        {"etcd_api", FieldKind::kString, false},
+        {"ha_enabled", FieldKind::kBool, false},
+        {"tls_ca_file", FieldKind::kString, false},
+        {"tls_cert_file", FieldKind::kString, false},
+        {"tls_key_file", FieldKind::kString, false},
+        {"tls_server_name", FieldKind::kString, false},
+        {"request_timeout", FieldKind::kDuration, false},
+        {"lock_timeout", FieldKind::kDuration, false},
+        {"max_receive_size", FieldKind::kInt, false},
+        {"node_id", FieldKind::kString, false}}},
   };
   return kSchemas;
 }
@@ -324,6 +337,10 @@ StatusOr<ServerConfig> ParseConfig(std::string_view text, std::string_view filen
       ARCA_ASSIGN_OR_RETURN(cfg.api_addr, ck.String(item, ""));
     } else if (k == "cluster_addr") {
       ARCA_ASSIGN_OR_RETURN(cfg.cluster_addr, ck.String(item, ""));
+    } else if (k == "forwarding_ca_file") {
+      ARCA_ASSIGN_OR_RETURN(cfg.forwarding_ca_file, ck.String(item, ""));
+    } else if (k == "disable_forwarding") {
+      ARCA_ASSIGN_OR_RETURN(cfg.disable_forwarding, ck.Bool(item, ""));
     } else if (k == "cluster_name") {
       ARCA_ASSIGN_OR_RETURN(cfg.cluster_name, ck.String(item, ""));
     } else if (k == "ui") {

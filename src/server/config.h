@@ -14,6 +14,15 @@
 //   }
 //   storage "file" { path = "/var/lib/arca" }   # exactly one; also "inmem" {}
 //                                               # `backend` is the legacy name
+//   storage "etcd" {                 # a cluster on etcd v3 (docs/operations.md)
+//     address = "https://a:2379,https://b:2379"  # default http://127.0.0.1:2379
+//     path = "/vault/"  ha_enabled = "true"  etcd_api = "v3"
+//     tls_ca_file = "..."  tls_cert_file = "..."  tls_key_file = "..."
+//     tls_server_name = "..."  request_timeout = "5s"  lock_timeout = "2s"
+//     max_receive_size = 67108864  node_id = "node1"   # default: hostname
+//   }
+//   forwarding_ca_file = "/etc/arca/ca.pem"   # HA: verifies the active node
+//   disable_forwarding = false       # HA: standbys answer 307 instead
 //   api_addr = "https://arca.example:8200"
 //   cluster_addr = "https://arca.example:8201"
 //   cluster_name = "arca"
@@ -76,6 +85,11 @@ struct ServerConfig {
   std::string api_addr;
   std::string cluster_addr;
   std::string cluster_name;
+  // HA: the CA that signs the other nodes' listener certificates (requests
+  // forwarded by a standby are sent to the active over TLS; empty = system
+  // roots), and whether standbys answer 307 instead of forwarding.
+  std::string forwarding_ca_file;
+  bool disable_forwarding = false;
   bool ui = false;
   std::string log_level = "info";  // normalized: trace|debug|info|warn|error
   bool disable_mlock = false;

@@ -146,6 +146,30 @@ TEST(CurlTransportTest, PatchAndDeleteUseTheirVerbs) {
   EXPECT_EQ(got[1].rfind("DELETE ", 0), 0u);
 }
 
+TEST(CurlTransportTest, BinaryBodiesPassBothWays) {
+  const std::string snapshot("\x1f\x8b\x08\x00\x00\r\n\r\n\xff\xfe", 11);
+  LoopbackServer server("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                        "Content-Length: 11\r\nConnection: close\r\n\r\n" + snapshot,
+                        2);
+  CurlTransport t(HttpOptions{});
+  HttpRequest get;
+  get.method = "GET";
+  get.url = server.url("/v1/sys/storage/raft/snapshot");
+  auto got = t.Send(get);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->body, snapshot);
+  HttpRequest post;
+  post.method = "POST";
+  post.url = server.url("/v1/sys/storage/raft/snapshot");
+  post.headers = {{"Content-Type", "application/octet-stream"}};
+  post.body = snapshot;
+  ASSERT_TRUE(t.Send(post).ok());
+  const auto& reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_NE(reqs[1].find("Content-Length: 11\r\n"), std::string::npos);
+  EXPECT_EQ(reqs[1].substr(reqs[1].size() - snapshot.size()), snapshot);
+}
+
 TEST(CurlTransportTest, ConnectionRefusedIsUnavailable) {
   int port;
   {

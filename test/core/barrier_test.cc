@@ -111,6 +111,7 @@ TEST_F(BarrierTest, FlippingAnyByteIsDataLoss) {
       std::string bad = raw;
       bad[i] = static_cast<char>(bad[i] ^ bit);
       ASSERT_TRUE(mem_.Put("k", bad).ok());
+      barrier_.ClearCache();  // the cache holds what we wrote; storage is re-read
       auto got = barrier_.Get("k");
       ASSERT_EQ(got.status().code(), Code::kDataLoss) << "byte " << i;
       EXPECT_EQ(got.status().message().find("integrity"), std::string::npos);
@@ -118,11 +119,14 @@ TEST_F(BarrierTest, FlippingAnyByteIsDataLoss) {
   }
   for (std::size_t len : {std::size_t{0}, std::size_t{5}, std::size_t{32}, raw.size() - 1}) {
     ASSERT_TRUE(mem_.Put("k", raw.substr(0, len)).ok());
+    barrier_.ClearCache();  // the cache holds what we wrote; storage is re-read
     EXPECT_EQ(GetCode("k"), Code::kDataLoss) << "truncated to " << len;
   }
   ASSERT_TRUE(mem_.Put("k", raw + "x").ok());
+  barrier_.ClearCache();  // the cache holds what we wrote; storage is re-read
   EXPECT_EQ(GetCode("k"), Code::kDataLoss);
   ASSERT_TRUE(mem_.Put("k", raw).ok());
+  barrier_.ClearCache();  // the cache holds what we wrote; storage is re-read
   EXPECT_EQ(**barrier_.Get("k"), "integrity matters");
 }
 
@@ -192,6 +196,7 @@ TEST_F(BarrierTest, UnknownTermIsDataLoss) {
   std::string raw = Physical("k");
   raw[3] = 9;
   ASSERT_TRUE(mem_.Put("k", raw).ok());
+  barrier_.ClearCache();  // the cache holds what we wrote; storage is re-read
   EXPECT_EQ(GetCode("k"), Code::kDataLoss);
 }
 
@@ -239,6 +244,7 @@ TEST_F(BarrierTest, TxnEqualsOnTamperedValueIsDataLoss) {
   std::string raw = Physical("k");
   raw.back() ^= 1;
   ASSERT_TRUE(mem_.Put("k", raw).ok());
+  barrier_.ClearCache();  // the cache holds what we wrote; storage is re-read
   EXPECT_EQ(barrier_.Txn({Condition::Equals("k", "v1")}, {Op::Put("k", "v2")}).code(),
             Code::kDataLoss);
 }

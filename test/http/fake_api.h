@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ class FakeApi : public Api {
     return logical::Response::WithData(logical::Json{{"path", req.path}});
   }
 
+  StandbyInfo Standby() override { return standby_info; }
+  std::optional<SecureBytes> ForwardingKey() override { return forwarding_key; }
+
   logical::Request LastRequest() {
     std::lock_guard lock(mu);
     return requests.empty() ? logical::Request{} : requests.back();
@@ -74,6 +78,8 @@ class FakeApi : public Api {
   StatusOr<core::InitResult> init_result = core::InitResult{};
   Status unseal_error;
   std::function<StatusOr<logical::Response>(logical::Request&)> handle;
+  StandbyInfo standby_info;                   // default: not a standby
+  std::optional<SecureBytes> forwarding_key;  // default: none
 
   // Recorded calls.
   std::mutex mu;

@@ -45,6 +45,13 @@ struct Core::Impl {
   std::string cluster_name, cluster_id;
   SystemTime active_since{};
 
+  // HA (core/ha.h). `loaded`: mounts, tokens, policies and audit are set up
+  // and requests are served — always once unsealed without HA; only while
+  // active with HA. Both change with state_mu held exclusively.
+  HaCoordinator* ha = nullptr;
+  std::atomic<bool> loaded{false};
+  std::atomic<bool> active{false};
+
   Router router;
   std::mutex mounts_mu;  // serialises mount table changes and their persistence
   std::unique_ptr<storage::View> sys_view;  // "sys/" of the barrier
@@ -69,6 +76,11 @@ struct Core::Impl {
   Status LoadSealConfig();
   Status PostUnseal();  // state_mu held exclusively
   void PreSeal();       // state_mu held exclusively
+  Status LoadState();   // state_mu held exclusively: mounts, tokens, policies, audit
+  void UnloadState();   // state_mu held exclusively
+  // Whether this node may serve requests now (loaded, and with HA active
+  // with a valid lease).
+  bool Serving() const;
   void StartExpiry();
   void StopExpiry();
   SealStatus SealStatusLocked();

@@ -46,6 +46,12 @@ class SystemBackend final : public logical::Backend {
   Resp Metrics(Req& req);
   Resp Rotate(Req& req);
   Resp KeyStatus(Req& req);
+  // sys_ha.cc
+  Resp StepDown(Req& req);
+  Resp HaStatus(Req& req);
+  Resp Raft(Req& req, std::string_view rest);  // storage/raft/<rest>
+  Resp SnapshotSave(Req& req);
+  Resp SnapshotRestore(Req& req, bool force);
 
   Core::Impl& core_;
 };

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""arca 3-node cluster benchmark (issue 3).
+
+Starts, in one run on this machine: 3 etcd members (mutual TLS between them
+and for clients) and 3 arca nodes on them, using the test harness's PKI and
+process helpers (test/integration/cluster.py) but with every arca node
+talking to etcd directly (no fault proxies). Measures with wrk, 32
+connections, HTTPS keep-alive for arca:
+  * etcd's own put and range through its HTTP/JSON gateway on member 1 (plain
+    HTTP on an extra loopback listener: wrk cannot present a client
+    certificate, and plain HTTP only favours etcd);
+  * arca KV v2 write and read through the active node and through a standby
+    (which forwards to the active);
+then failover: kill -9 the active, time until a write is accepted again
+through a surviving node, restart and unseal the killed node; --runs times.
+Prints figures and ratios. Usage: bench/ha.py [--duration 10] [--runs 10]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import urllib3
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "test" / "integration"))
+
+urllib3.disable_warnings()
+
+import cluster as cl  # noqa: E402
+from run import free_port, wrk  # noqa: E402
+
+
+class BenchMember(cl.EtcdMember):
+    """An etcd member with an extra plain-HTTP loopback client listener."""
+    http_port: int = 0
+
+    def args(self):
+        a = super().args()
+        out = []
+        for x in a:
+            if x.startswith("--listen-client-urls="):
+                x = f"{x},http://127.0.0.1:{self.http_port}"
+            out.append(x)
+        return out
+
+
+def direct_config(c, node):
+    """The harness's node config, with etcd addresses instead of proxies."""
+    text = node.config_path.read_text()
+    proxied = ",".join(f"https://127.0.0.1:{p.port}" for p in node.proxies)
+    direct = ",".join(m.addr for m in c.members)
+    node.config_path.write_text(text.replace(proxied, direct))
+
+
+def put_etcd_key(port):
+    requests.post(f"http://127.0.0.1:{port}/v3/kv/put", timeout=10,
+                  json={"key": "YmVuY2gvcmVhZA==", "value": "eyJ1c2VyIjoiYWxpY2UifQ=="}).raise_for_status()
+
+
+def accepted_write(nodes, token, n):
+    """Polls a write through each surviving node until one is accepted."""
+    s = requests.Session()
+    deadline = time.monotonic() + 30
+    i = 0
+    while time.monotonic() < deadline:
+        node = nodes[i % len(nodes)]
+        i += 1
+        try:
+            r = s.post(node.url(f"/v1/secret/data/failover/{n}"), json={"data": {"n": n}},
+                       headers={"X-Vault-Token": token}, verify=node.ca_cert, timeout=1)
+            if r.status_code == 200:
+                return time.monotonic()
+        except requests.RequestException:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError("no write accepted within 30 s of the kill")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--arca", default=str(ROOT / "build" / "arca"))
+    args = ap.parse_args()
+    cl.harness.ARCA_BIN = args.arca
+    if not shutil.which("wrk") or not os.path.exists(cl.ETCD_BIN):
+        sys.exit("bench: wrk and etcd are needed (run scripts/install-deps.sh)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="arca-cluster-bench-"))
+    c = None
+    try:
+        pki = cl.make_cluster_pki(tmp / "pki")
+        c = cl.Cluster(tmp / "cluster", pki, lock_timeout="2s", request_timeout="5s",
+                       log_level="warn")
+        for i, m in enumerate(c.members):
+            bm = BenchMember(**{f: getattr(m, f) for f in m.__dataclass_fields__})
+            bm.http_port = free_port()
+            c.members[i] = bm
+        for node in c.nodes:
+            direct_config(c, node)
+        c.start()
+        active = c.bootstrap()
+        token = c.root_token
+        standby = c.standbys()[0]
+        r = active.request("POST", "/v1/secret/data/bench/read",
+                           json={"data": {"user": "alice", "password": "s3cr3t"}})
+        r.raise_for_status()
+        gw = c.members[0].http_port
+        put_etcd_key(gw)
+
+        env = dict(os.environ, ARCA_TOKEN=token)
+        d, conns = args.duration, args.connections
+        res = {}
+        res["etcd gateway put"] = wrk(f"http://127.0.0.1:{gw}", str(HERE / "etcd_put.lua"), d, conns, env)
+        res["etcd gateway range"] = wrk(f"http://127.0.0.1:{gw}", str(HERE / "etcd_range.lua"), d, conns, env)
+        res["arca KV v2 write, active"] = wrk(active.addr, str(HERE / "kv_write.lua"), d, conns, env)
+        res["arca KV v2 write, standby"] = wrk(standby.addr, str(HERE / "kv_write.lua"), d, conns, env)
+        res["arca KV v2 read, active"] = wrk(active.addr, str(HERE / "kv_read.lua"), d, conns, env)
+        res["arca KV v2 read, standby"] = wrk(standby.addr, str(HERE / "kv_read.lua"), d, conns, env)
+
+        put = res["etcd gateway put"]["rps"]
+        rng = res["etcd gateway range"]["rps"]
+        print(f"\narca cluster benchmark: 3 etcd + 3 arca on one {os.cpu_count()}-core machine, "
+              f"{conns} connections, {d}s each, wrk -t2\n")
+        print(f"{'workload':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>16} {'non-2xx':>8}")
+        for name, r in res.items():
+            base, label = (put, "etcd put") if "write" in name or "put" in name else (rng, "etcd range")
+            print(f"{name:30} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+                  f"{r['rps'] / base:6.2f}x {label:>9} {r['non2xx']:8}")
+
+        times = []
+        for n in range(args.runs):
+            victim = c.wait_one_active()
+            survivors = [x for x in c.nodes if x is not victim]
+            t0 = time.monotonic()
+            victim.kill9()
+            t1 = accepted_write(survivors, token, n)
+            times.append(t1 - t0)
+            victim.start()
+            victim.wait_listening()
+            c.unseal(victim.index)
+        print(f"\nfailover, kill -9 of the active to the first accepted write ({len(times)} runs): "
+              f"median {statistics.median(times):.2f} s, max {max(times):.2f} s, "
+              f"min {min(times):.2f} s")
+        print("runs: " + " ".join(f"{t:.2f}" for t in times))
+    finally:
+        if c is not None:
+            c.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+// arca: ReadCache implementation (sharded LRU with write generations).
+#include "core/read_cache.h"
+
+#include <functional>
+
+#include "base/secure.h"
+
+namespace arca::core {
+
+struct ReadCache::Entry {
+  Cached value;
+  std::list<std::string>::iterator lru;  // position in Shard::order
+};
+
+struct ReadCache::Shard {
+  std::mutex mu;
+  uint64_t generation = 0;
+  std::size_t bytes = 0;
+  std::list<std::string> order;  // most recently used first
+  std::unordered_map<std::string, Entry> entries;
+};
+
+namespace {
+std::size_t Cost(std::string_view key, const ReadCache::Cached& v) {
+  return key.size() + (v.plain ? v.plain->size() : 0) + v.sealed.size() + 96;
+}
+void WipeCached(ReadCache::Cached& v) {
+  if (v.plain) Wipe(*v.plain);
+}
+}  // namespace
+
+ReadCache::ReadCache(std::size_t max_entries, std::size_t max_bytes, std::size_t max_value_bytes)
+    : max_entries_(max_entries),
+      max_value_bytes_(max_value_bytes),
+      shard_entries_(std::max<std::size_t>(1, max_entries / kShards)),
+      shard_bytes_(std::max<std::size_t>(1, max_bytes / kShards)) {
+  for (auto& s : shards_) s = std::make_unique<Shard>();
+}
+
+ReadCache::~ReadCache() { Clear(); }
+
+std::size_t ReadCache::ShardOf(std::string_view key) const {
+  return std::hash<std::string_view>{}(key) % kShards;
+}
+
+void ReadCache::EraseLocked(Shard& s, std::string_view key) {
+  auto it = s.entries.find(std::string(key));
+  if (it == s.entries.end()) return;
+  s.bytes -= Cost(it->first, it->second.value);
+  WipeCached(it->second.value);
+  s.order.erase(it->second.lru);
+  s.entries.erase(it);
+}
+
+std::optional<ReadCache::Cached> ReadCache::Lookup(std::string_view key) {
+  if (!enabled()) return std::nullopt;
+  Shard& s = *shards_[ShardOf(key)];
+  std::lock_guard lock(s.mu);
+  auto it = s.entries.find(std::string(key));
+  if (it == s.entries.end()) return std::nullopt;
+  s.order.splice(s.order.begin(), s.order, it->second.lru);
+  return it->second.value;
+}
+
+ReadCache::Ticket ReadCache::BeginMiss(std::string_view key) {
+  Ticket t;
+  t.shard = ShardOf(key);
+  Shard& s = *shards_[t.shard];
+  std::lock_guard lock(s.mu);
+  t.generation = s.generation;
+  return t;
+}
+
+void ReadCache::Insert(std::string_view key, const std::optional<std::string>& plain,
+                       std::string_view sealed, Ticket ticket) {
+  if (!enabled()) return;
+  if (plain && plain->size() > max_value_bytes_) return;
+  Shard& s = *shards_[ticket.shard];
+  std::lock_guard lock(s.mu);
+  if (s.generation != ticket.generation) return;  // a write raced this read
+  InsertLocked(s, key, Cached{plain, plain ? std::string(sealed) : std::string()});
+}
+
+void ReadCache::InsertLocked(Shard& s, std::string_view key, Cached value) {
+  const std::size_t cost = Cost(key, value);
+  EraseLocked(s, key);
+  if (cost > shard_bytes_) {
+    WipeCached(value);
+    return;
+  }
+  while (!s.order.empty() && (s.entries.size() >= shard_entries_ || s.bytes + cost > shard_bytes_))
+    EraseLocked(s, std::string(s.order.back()));
+  s.order.emplace_front(key);
+  s.entries.emplace(std::string(key), Entry{std::move(value), s.order.begin()});
+  s.bytes += cost;
+}
+
+ReadCache::Ticket ReadCache::BeginWrite(std::string_view key) {
+  Ticket t;
+  t.shard = ShardOf(key);
+  Shard& s = *shards_[t.shard];
+  std::lock_guard lock(s.mu);
+  t.generation = ++s.generation;
+  EraseLocked(s, key);
+  return t;
+}
+
+void ReadCache::FinishWrite(std::string_view key, const std::optional<Cached>& written,
+                            Ticket ticket) {
+  if (!enabled()) return;
+  Shard& s = *shards_[ticket.shard];
+  std::lock_guard lock(s.mu);
+  const bool alone = s.generation == ticket.generation;
+  ++s.generation;  // readers that started during the write must not insert
+  if (alone && written && (!written->plain || written->plain->size() <= max_value_bytes_)) {
+    InsertLocked(s, key, *written);
+  } else {
+    EraseLocked(s, key);
+  }
+}
+
+void ReadCache::Invalidate(std::string_view key) {
+  if (!enabled()) return;
+  Shard& s = *shards_[ShardOf(key)];
+  std::lock_guard lock(s.mu);
+  ++s.generation;
+  EraseLocked(s, key);
+}
+
+void ReadCache::Clear() {
+  for (auto& sp : shards_) {
+    Shard& s = *sp;
+    std::lock_guard lock(s.mu);
+    ++s.generation;
+    for (auto& [k, e] : s.entries) WipeCached(e.value);
+    s.entries.clear();
+    s.order.clear();
+    s.bytes = 0;
+  }
+}
+
+std::size_t ReadCache::size() const {
+  std::size_t n = 0;
+  for (const auto& sp : shards_) {
+    std::lock_guard lock(sp->mu);
+    n += sp->entries.size();
+  }
+  return n;
+}
+
+}  // namespace arca::core
