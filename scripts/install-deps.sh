@@ -29,7 +29,8 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt-get "${apt_opts[@]}" install -y -q --no-install-recommends nodejs npm
 fi
 
-# node-vault for the integration tests, kept inside the repo's test folder.
-if [ ! -d "$here/test/integration/node/node_modules/node-vault" ]; then
+# node-vault and oidc-provider for the integration tests, inside the repo's test folder.
+if [ ! -d "$here/test/integration/node/node_modules/node-vault" ] ||
+   [ ! -d "$here/test/integration/node/node_modules/oidc-provider" ]; then
   (cd "$here/test/integration/node" && npm install --no-audit --no-fund --loglevel=error)
 fi

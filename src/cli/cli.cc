@@ -15,7 +15,7 @@ const std::vector<CommandDef>& AllCommands() {
   static const std::vector<CommandDef> all = [] {
     std::vector<CommandDef> v;
     for (const auto* list : {&SysCommands(), &LogicalCommands(), &KvCommands(), &TokenCommands(),
-                             &AdminCommands(), &HaCommands()})
+                             &AdminCommands(), &HaCommands(), &EndpointCommands()})
       v.insert(v.end(), list->begin(), list->end());
     return v;
   }();

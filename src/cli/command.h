@@ -109,6 +109,7 @@ const std::vector<CommandDef>& KvCommands();       // kv *
 const std::vector<CommandDef>& TokenCommands();    // token *, login
 const std::vector<CommandDef>& AdminCommands();    // policy, secrets, auth, audit
 const std::vector<CommandDef>& HaCommands();       // operator step-down|members|raft *
+const std::vector<CommandDef>& EndpointCommands(); // endpoint watch
 
 // Runs one command line; args[0] is the first command word.
 int RunArgs(const std::vector<std::string>& args, Env& env);

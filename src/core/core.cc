@@ -239,8 +239,12 @@ Status Core::Impl::LoadState() {
   tokens = std::make_unique<TokenStore>(*token_view, clock);
   tokens->SetRevokeHook([this](const TokenEntry& e) { OnTokenRevoked(e); });
   audit = std::make_unique<AuditBroker>(*audit_view, clock);
+  identity_view = std::make_unique<storage::View>(barrier, "sys/identity/");
+  identity = std::make_unique<IdentityStore>(*identity_view, clock);
   Status st = policies->Setup();
+  if (st.ok()) st = identity->Load();
   if (st.ok()) st = LoadMounts();
+  if (st.ok()) SyncIdentityMounts();
   if (st.ok()) st = LoadAuditTable();
   if (!st.ok()) {
     UnloadState();
@@ -261,6 +265,8 @@ void Core::Impl::UnloadState() {
   InvalidateAcls();
   audit.reset();
   tokens.reset();
+  identity.reset();
+  identity_view.reset();
   policies.reset();
   audit_view.reset();
   token_view.reset();

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +43,9 @@ struct CoreConfig {
   // Secrets engines and auth methods that can be mounted, by type ("kv").
   std::map<std::string, logical::Factory> engines;
   std::map<std::string, logical::Factory> auth_methods;
+  // When set, sys/ha-status adds its result as data.dns (the DNS publishers'
+  // status, src/dns). Called on request threads; must be thread-safe.
+  std::function<nlohmann::json()> dns_status;
 };
 
 struct InitParams {

@@ -20,14 +20,6 @@ constexpr char kAuditPath[] = "core/audit";
 bool IsBuiltinType(const std::string& t) {
   return t == "system" || t == "identity" || t == "token" || t == "cubbyhole";
 }
-
-// identity/ is listed like Vault's; its endpoints arrive with the identity store.
-class UnsupportedBackend final : public logical::Backend {
- public:
-  StatusOr<logical::Response> HandleRequest(logical::Request&) override {
-    return UnsupportedPath();
-  }
-};
 }  // namespace
 
 int64_t Core::Impl::EffectiveDefaultTtl(const MountEntry& e) const {
@@ -47,7 +39,8 @@ StatusOr<Route> Core::Impl::MakeRoute(const MountEntry& e) {
   } else if (e.type == "token" && e.is_auth) {
     r.backend = MakeTokenBackend();
   } else if (e.type == "identity" && !e.is_auth) {
-    r.backend = std::make_shared<UnsupportedBackend>();
+    if (!identity) return Internal("identity store not loaded");
+    r.backend = std::shared_ptr<logical::Backend>(identity->MakeBackend());
   } else {
     const auto& factories = e.is_auth ? config.auth_methods : config.engines;
     auto it = factories.find(e.type);
@@ -129,7 +122,16 @@ Status Core::Impl::PersistMounts(bool auth) {
   Json arr = Json::array();
   for (const auto& r : router.All())
     if (r.mount->is_auth == auth) arr.push_back(r.mount->ToStorageJson());
+  if (auth) SyncIdentityMounts();
   return barrier.Put(auth ? kAuthPath : kMountsPath, arr.dump());
+}
+
+void Core::Impl::SyncIdentityMounts() {
+  if (!identity) return;
+  std::vector<MountRef> refs;
+  for (const auto& r : router.All())
+    if (r.mount->is_auth) refs.push_back({r.mount->accessor, r.mount->type, r.mount->RoutePath()});
+  identity->SetAuthMounts(std::move(refs));
 }
 
 Status Core::Impl::MountEngine(MountEntry e, bool persist) {

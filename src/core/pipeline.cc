@@ -115,8 +115,16 @@ void Core::Impl::InvalidateAcls() {
 }
 
 StatusOr<std::shared_ptr<const Acl>> Core::Impl::AclFor(const TokenEntry& token) {
+  // Identity policies are evaluated live: a group change applies to tokens
+  // already issued, so they are part of the cache key.
+  std::vector<std::string> names = token.policies;
+  std::optional<EntityView> entity;
+  if (!token.entity_id.empty() && identity) {
+    for (auto& p : identity->IdentityPolicies(token.entity_id)) names.push_back(std::move(p));
+    entity = identity->View(token.entity_id);
+  }
   std::string key;
-  for (const auto& p : token.policies) {
+  for (const auto& p : names) {
     key += p;
     key += '\n';
   }
@@ -127,14 +135,13 @@ StatusOr<std::shared_ptr<const Acl>> Core::Impl::AclFor(const TokenEntry& token)
     if (it != acl_cache.end()) return it->second;
   }
   std::vector<std::shared_ptr<const Policy>> pols;
-  for (const auto& name : token.policies) {
+  for (const auto& name : names) {
     ARCA_ASSIGN_OR_RETURN(auto p, policies->Get(name));
     if (p) pols.push_back(std::move(p));
   }
-  // Identity (entities and groups) arrives with the identity store; until
-  // then templated paths see no entity and drop out, as for entity-less tokens.
-  ARCA_ASSIGN_OR_RETURN(Acl acl, Acl::Build(pols, nullptr, clock.UnixNow()));
+  ARCA_ASSIGN_OR_RETURN(Acl acl, Acl::Build(pols, entity ? &*entity : nullptr, clock.UnixNow()));
   auto shared = std::make_shared<const Acl>(std::move(acl));
+  // Templated policies depend on the entity's names and groups: not cached.
   bool templated = std::any_of(pols.begin(), pols.end(), [](const auto& p) { return p->templated; });
   if (!templated) {
     std::lock_guard lock(acl_mu);
@@ -187,6 +194,8 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
     ARCA_ASSIGN_OR_RETURN(token, tokens->Lookup(req.client_token));
   }
   if (!unauth && !token) return PermissionDenied();
+  if (token && !token->entity_id.empty() && identity && identity->IsEntityDisabled(token->entity_id))
+    return PermissionDenied();
 
   std::shared_ptr<const Acl> acl;
   if (token) {
@@ -226,6 +235,14 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
     if (audited) {
       (void)audit->LogRequest(MakeAuditAuth(&*token, &decision, clock.UnixNow()),
                               MakeAuditRequest(req, rp, &*token), "permission denied");
+    }
+    // As Vault: a refused request still uses up one use of a limited token.
+    if (token && token->num_uses > 0) {
+      auto left = tokens->UseToken(*token);
+      if (left.ok() && *left == 0) {
+        Status st = tokens->RevokeTree(*token);
+        if (!st.ok()) spdlog::warn("core: revoking exhausted token failed: {}", st.ToString());
+      }
     }
     return PermissionDenied();
   }
@@ -281,7 +298,26 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
   // A login: mint the token the auth method asked for.
   if (resp.ok() && resp->auth && rp->mount->is_auth && rp->mount->type != "token" &&
       resp->auth->client_token.empty()) {
+    if (resp->auth->alias && identity) {
+      MountRef mref{rp->mount->accessor, rp->mount->type, rp->mount->RoutePath()};
+      auto who = identity->ResolveLogin(mref, *resp->auth->alias, resp->auth->group_aliases);
+      if (!who.ok()) {
+        resp = who.status();
+      } else {
+        resp->auth->entity_id = who->entity_id;
+        resp->auth->identity_policies = who->identity_policies;
+      }
+    }
+  }
+  if (resp.ok() && resp->auth && rp->mount->is_auth && rp->mount->type != "token" &&
+      resp->auth->client_token.empty()) {
     std::vector<std::string> warnings;
+    // As Vault: the display name is prefixed with the mount path ("jwt-<sub>").
+    std::string prefix = rp->mount->path;
+    std::replace(prefix.begin(), prefix.end(), '/', '-');
+    std::string name = prefix + resp->auth->display_name;
+    while (!name.empty() && name.back() == '-') name.pop_back();
+    resp->auth->display_name = std::move(name);
     auto created = CreateTokenFromAuth(*tokens, *resp->auth, "auth/" + rp->mount->path + rel,
                                        req.mount_default_ttl, req.mount_max_ttl, &warnings);
     if (!created.ok()) {

@@ -28,6 +28,10 @@ std::shared_ptr<logical::Backend> Core::Impl::MakeTokenBackend() {
         return p.ok() && *p != nullptr;
       },
       clock);
+  backend->SetIdentityPolicies([this](std::string_view entity_id) {
+    return identity ? identity->IdentityPolicies(std::string(entity_id))
+                    : std::vector<std::string>{};
+  });
   backend->SetMountTtlResolver(
       [this](std::string_view token_path) -> std::optional<TokenBackend::MountTtls> {
         auto route = router.Match(token_path);

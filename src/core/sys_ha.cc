@@ -39,7 +39,9 @@ StatusOr<Response> SystemBackend::HaStatus(logical::Request& req) {
                     {"upgrade_version", n.version},
                     {"redundancy_zone", ""}});
   }
-  return Response::WithData(Json{{"nodes", std::move(list)}});
+  Json data{{"nodes", std::move(list)}};
+  if (core_.config.dns_status) data["dns"] = core_.config.dns_status();
+  return Response::WithData(std::move(data));
 }
 
 StatusOr<Response> SystemBackend::Raft(logical::Request& req, std::string_view rest) {

@@ -20,7 +20,9 @@
 
 #include "base/clock.h"
 #include "base/secure.h"
+#include "auth/auth.h"
 #include "core/core.h"
+#include "dns/publisher_set.h"
 #include "engines/engines.h"
 #include "http/core_api.h"
 #include "http/server.h"
@@ -300,6 +302,32 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  // --- DNS (src/dns): the generic name follows the active node -------------
+  // One publisher per `dns` stanza. It may publish only while this node
+  // holds the HA lease (or, without HA, while unsealed); the manager's role
+  // changes switch it on and off. Started after the listeners, stopped
+  // before the manager.
+  std::atomic<core::HaCoordinator*> dns_ha{nullptr};
+  std::atomic<core::Core*> dns_core{nullptr};
+  std::unique_ptr<dns::PublisherSet> dns_publishers;
+  if (!cfg.dns.empty()) {
+    auto may_publish = [&dns_ha, &dns_core, ha_enabled] {
+      if (ha_enabled) {
+        core::HaCoordinator* h = dns_ha.load();
+        return h != nullptr && h->HoldsLease();
+      }
+      core::Core* c = dns_core.load();
+      return c != nullptr && !c->Sealed();
+    };
+    auto made = dns::PublisherSet::Create(std::move(cfg.dns), cfg.file, may_publish, RealClock(),
+                                          metrics::DefaultRegistry());
+    if (!made.ok()) {
+      std::fprintf(stderr, "Error loading configuration: %s\n", made.status().message().c_str());
+      return 1;
+    }
+    dns_publishers = std::move(*made);
+  }
+  // --- end DNS ---------------------------------------------------------------
 
   storage::Metered metered(*physical);
   core::CoreConfig cc;
@@ -314,7 +342,10 @@ int Run(int argc, char** argv) {
   if (cfg.default_lease_ttl <= 0 && cc.default_lease_ttl > cc.max_lease_ttl)
     cc.default_lease_ttl = cc.max_lease_ttl;
   cc.engines = Engines();
+  cc.auth_methods = {{"jwt", auth::JwtFactory()}, {"oidc", auth::JwtFactory()}};
+  if (dns_publishers) cc.dns_status = [&dns_publishers] { return dns_publishers->StatusJson(); };  // DNS
   core::Core core(std::move(cc));
+  dns_core.store(&core);  // DNS
 
   std::string root_token;
   if (flags.dev) {
@@ -346,9 +377,12 @@ int Run(int argc, char** argv) {
     mo.cluster_addr = cfg.cluster_addr;
     mo.lock_ttl = std::chrono::seconds(OptionInt(cfg, "lock_timeout", kDefaultLockTtl));
     mo.version = "arca v0.1.0";
+    if (dns_publishers)  // DNS
+      mo.on_role_change = [&dns_publishers](bool active) { dns_publishers->SetActive(active); };
     manager = std::make_unique<ha::Manager>(core, *etcd_client, *etcd, mo, RealClock());
     core.AttachHa(manager.get());
     manager->Start();
+    dns_ha.store(manager.get());  // DNS
   }
 
   auto api = http::NewCoreApi(core);
@@ -403,9 +437,14 @@ int Run(int argc, char** argv) {
   }
   std::fflush(stderr);
 
+  if (dns_publishers) {  // DNS: a single node is always the active one
+    dns_publishers->Start();
+    if (!ha_enabled) dns_publishers->SetActive(true);
+  }
 
   int rc = WaitForShutdown(signals, core);
   server.Stop();
+  if (dns_publishers) dns_publishers->Stop();  // DNS
   if (manager) {
     manager->Stop();  // gives up the lock so a standby takes over at once
     core.AttachHa(nullptr);

@@ -327,12 +327,19 @@ StatusOr<ServerConfig> ParseConfig(std::string_view text, std::string_view filen
     return ck.Err(storages[1].line, "only one storage stanza is allowed (another is on line " +
                                         std::to_string(storages[0].line) + ")");
 
+  auto dns_blocks = hcl::Blocks(*root, "dns", 1, &berr);
+  if (!dns_blocks.ok()) return ck.Err(berr.line, berr.message);
+  for (const auto& b : *dns_blocks) {
+    ARCA_ASSIGN_OR_RETURN(dns::StanzaConfig d, dns::ParseStanza(b, cfg.file));
+    cfg.dns.push_back(std::move(d));
+  }
+
   std::set<std::string> seen;
   const hcl::Item* default_ttl_item = nullptr;
   const hcl::Item* max_ttl_item = nullptr;
   for (const hcl::Item& item : root->items) {
     const std::string& k = item.name();
-    if (k == "listener" || k == "storage" || k == "backend") continue;
+    if (k == "listener" || k == "storage" || k == "backend" || k == "dns") continue;
     if (k == "api_addr") {
       ARCA_ASSIGN_OR_RETURN(cfg.api_addr, ck.String(item, ""));
     } else if (k == "cluster_addr") {

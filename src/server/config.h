@@ -31,6 +31,8 @@
 //   disable_mlock = true
 //   default_lease_ttl = "768h"
 //   max_lease_ttl = "768h"
+//   dns "rfc2136" { hostname = "arca.example.org." ... }  # zero or more;
+//                                    # the keys: src/dns/stanza.h
 //
 // Every problem (unknown key, wrong type, bad duration, unknown storage or
 // listener type, TLS enabled without cert and key, default_lease_ttl above
@@ -46,6 +48,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "dns/stanza.h"
 
 namespace arca::server {
 
@@ -95,6 +98,9 @@ struct ServerConfig {
   bool disable_mlock = false;
   int64_t default_lease_ttl = kDefaultLeaseTtl;  // seconds
   int64_t max_lease_ttl = kDefaultMaxLeaseTtl;   // seconds
+  // The generic DNS name this node points at itself while active, one per
+  // `dns` stanza (secret files not read yet: dns::LoadSecretFiles).
+  std::vector<dns::StanzaConfig> dns;
 };
 
 // Parses config text; `filename` is used in messages and picks JSON syntax

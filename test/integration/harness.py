@@ -8,6 +8,7 @@ report of any test that fails while the server is alive.
 import base64
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -44,10 +45,19 @@ class ServerError(RuntimeError):
 
 
 def find_free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago, chosen below the
+    kernel's ephemeral range (32768+): a port the kernel hands out for
+    port-0 binds and outgoing connections could otherwise be taken between
+    this check and the server's own bind."""
+    for _ in range(500):
+        port = random.randrange(15000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise ServerError("no free port found")
 
 
 def binary_available() -> bool:

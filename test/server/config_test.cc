@@ -272,5 +272,57 @@ TEST(ConfigTest, ParseConfigFile) {
   EXPECT_NE(missing.status().message().find("cannot read"), std::string::npos);
 }
 
+TEST(ConfigTest, DnsStanzas) {
+  ServerConfig none = MustParse(std::string(kListener) + kStorage);
+  EXPECT_TRUE(none.dns.empty());
+
+  ServerConfig c = MustParse(std::string(kListener) + kStorage + R"(
+dns "rfc2136" {
+  hostname       = "arca.example.org."
+  addresses      = ["192.0.2.10", "2001:db8::10"]
+  ttl            = 60
+  reassert       = "30s"
+  server         = "127.0.0.1:5353"
+  zone           = "example.org."
+  tsig_key_name  = "arca-update"
+  tsig_algorithm = "hmac-sha256"
+  tsig_secret_file = "/etc/arca/tsig.key"
+  timeout        = "5s"
+}
+dns "dyndns2" {
+  hostname  = "vault.services.fedcloud.eu"
+  addresses = ["192.0.2.10"]
+  url       = "https://nsupdate.fedcloud.eu/nic/update"
+  username  = "vault.services.fedcloud.eu"
+  password  = "pw"
+}
+)");
+  ASSERT_EQ(c.dns.size(), 2u);
+  EXPECT_EQ(c.dns[0].publisher.updater, "rfc2136");
+  EXPECT_EQ(c.dns[0].publisher.server, "127.0.0.1:5353");
+  EXPECT_EQ(c.dns[0].tsig_secret_file, "/etc/arca/tsig.key");
+  EXPECT_EQ(c.dns[0].publisher.tsig_secret, "");  // read at startup, not while parsing
+  EXPECT_EQ(c.dns[0].line, 6);
+  EXPECT_EQ(c.dns[1].publisher.updater, "dyndns2");
+  EXPECT_EQ(c.dns[1].publisher.password, "pw");
+  EXPECT_EQ(c.dns[1].line, 18);
+}
+
+TEST(ConfigTest, DnsStanzaErrorsNameFileLineAndKey) {
+  std::string head = std::string(kListener) + kStorage;  // 4 lines
+  EXPECT_EQ(Err(head + "dns \"rfc2136\" {\n  hostname = \"a.example.org\"\n  srever = \"x\"\n}\n"),
+            "config.hcl:7: unknown key \"srever\" in dns \"rfc2136\"");
+  EXPECT_EQ(Err(head + "dns \"dyndns2\" {\n  hostname = \"a.example.org\"\n"
+                       "  addresses = [\"192.0.2.1\"]\n  url = \"https://x/nic/update\"\n"
+                       "  password = \"pw\"\n  ttl = true\n}\n"),
+            "config.hcl:10: invalid value for \"ttl\" in dns \"dyndns2\": expected an integer, got "
+            "bool");
+  std::string why = Err(head + "dns \"dyndns2\" {\n  hostname = \"a.example.org\"\n"
+                               "  addresses = [\"192.0.2.1\"]\n  url = \"gopher://x\"\n"
+                               "  password = \"pw\"\n}\n");
+  EXPECT_EQ(why.rfind("config.hcl:8: dns \"dyndns2\": url: ", 0), 0u) << why;
+  EXPECT_EQ(Err(head + "dns \"bind\" {\n}\n").rfind("config.hcl:5: unknown dns updater", 0), 0u);
+}
+
 }  // namespace
 }  // namespace arca::server

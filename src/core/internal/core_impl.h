@@ -16,6 +16,7 @@
 #include "base/secure.h"
 #include "core/audit.h"
 #include "core/barrier.h"
+#include "core/identity_store.h"
 #include "core/core.h"
 #include "core/mount_table.h"
 #include "core/policy.h"
@@ -58,6 +59,8 @@ struct Core::Impl {
   std::unique_ptr<storage::View> token_view;
   std::unique_ptr<storage::View> audit_view;
   std::unique_ptr<PolicyStore> policies;
+  std::unique_ptr<storage::View> identity_view;  // "sys/identity/"
+  std::unique_ptr<IdentityStore> identity;
   std::unique_ptr<TokenStore> tokens;
   std::unique_ptr<AuditBroker> audit;
 
@@ -89,6 +92,8 @@ struct Core::Impl {
   Status SetupDefaultMounts();
   Status LoadMounts();
   Status PersistMounts(bool auth);
+  // Tells the identity store which auth mounts exist (accessor → type, path).
+  void SyncIdentityMounts();
   StatusOr<Route> MakeRoute(const MountEntry& e);
   Status MountEngine(MountEntry e, bool persist);
   Status Unmount(std::string route_path);
