@@ -24,6 +24,8 @@ const LoginRegistry& BuiltinLoginMethods() {
   static const LoginRegistry registry = [] {
     LoginRegistry r;
     r.Register(MakeTokenLoginMethod());
+    r.Register(MakeJwtLoginMethod());
+    r.Register(MakeOidcLoginMethod());
     return r;
   }();
   return registry;

@@ -62,4 +62,16 @@ const LoginRegistry& BuiltinLoginMethods();
 // with GET auth/token/lookup-self unless lookup=false.
 std::unique_ptr<LoginMethod> MakeTokenLoginMethod();
 
+// -method=jwt (login_jwt.cc): PUT auth/<mount>/login {"role", "jwt"}; role is
+// optional (the role's default_role applies), `jwt=-` / `jwt=@file` read the
+// token from stdin / a file, and without `jwt` it is prompted for.
+std::unique_ptr<LoginMethod> MakeJwtLoginMethod();
+
+// -method=oidc (login_oidc.cc), as Vault's CLI: asks auth/<mount>/oidc/auth_url
+// for the provider URL, prints it (never launches a browser), then waits on
+// a local listener (listenaddress:port, default 127.0.0.1:8250; port=0 picks
+// a free one) for the browser's GET /oidc/callback and completes the login
+// with GET auth/<mount>/oidc/callback. Blocks up to `timeout` (default 2m).
+std::unique_ptr<LoginMethod> MakeOidcLoginMethod();
+
 }  // namespace arca::cli
