@@ -8,7 +8,6 @@
 #include "cli/output.h"
 
 namespace arca::cli {
-namespace {
 
 std::string Trim(std::string_view s) {
   std::size_t b = 0, e = s.size();
@@ -16,6 +15,8 @@ std::string Trim(std::string_view s) {
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return std::string(s.substr(b, e - b));
 }
+
+namespace {
 
 // strconv.ParseInt(s, 0, 64): decimal, 0x hex, 0o/leading-0 octal, 0b binary.
 std::optional<int64_t> ParseGoInt(std::string_view s) {

@@ -24,6 +24,9 @@
 
 namespace arca::cli {
 
+// `s` without leading and trailing ASCII whitespace.
+std::string Trim(std::string_view s);
+
 using Json = nlohmann::ordered_json;
 
 // Environment lookup: nullopt when unset.

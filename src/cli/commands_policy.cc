@@ -2,18 +2,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "cli/commands_util.h"
 
 namespace arca::cli {
 namespace {
-
-std::string Trim(std::string_view s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 std::string PolicyName(std::string_view raw) {
   std::string name = Trim(raw);

@@ -4,6 +4,7 @@
 
 #include "base/secure.h"
 #include "base/time.h"
+#include "cli/args.h"
 #include "cli/command.h"
 #include "cli/kv_paths.h"
 #include "cli/login_methods.h"
@@ -11,13 +12,6 @@
 
 namespace arca::cli {
 namespace {
-
-std::string Trim(std::string_view s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 // Envelope of a response that must have a body.
 StatusOr<Json> ParseEnvelope(const ApiResponse& resp) {

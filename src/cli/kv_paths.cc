@@ -1,17 +1,11 @@
 // arca CLI: KV v1/v2 detection and path rewriting.
+#include "cli/args.h"
 #include "cli/kv_paths.h"
 
 #include <cctype>
 
 namespace arca::cli {
 namespace {
-
-std::string Trim(std::string_view s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 bool HasPrefix(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 

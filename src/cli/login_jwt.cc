@@ -3,17 +3,11 @@
 #include <cctype>
 
 #include "base/secure.h"
+#include "cli/args.h"
 #include "cli/login_methods.h"
 
 namespace arca::cli {
 namespace {
-
-std::string Trim(std::string_view s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 std::string MountOf(const std::map<std::string, std::string>& config, std::string_view fallback) {
   auto it = config.find("mount");

@@ -33,13 +33,6 @@ const LoginRegistry& BuiltinLoginMethods() {
 
 namespace {
 
-std::string Trim(std::string_view s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
-
 class TokenLogin final : public LoginMethod {
  public:
   std::string_view Name() const override { return "token"; }
