@@ -122,8 +122,9 @@ Status Core::Impl::PersistMounts(bool auth) {
   Json arr = Json::array();
   for (const auto& r : router.All())
     if (r.mount->is_auth == auth) arr.push_back(r.mount->ToStorageJson());
+  Status st = barrier.Put(auth ? kAuthPath : kMountsPath, arr.dump());
   if (auth) SyncIdentityMounts();
-  return barrier.Put(auth ? kAuthPath : kMountsPath, arr.dump());
+  return st;
 }
 
 void Core::Impl::SyncIdentityMounts() {
@@ -156,7 +157,10 @@ Status Core::Impl::MountEngine(MountEntry e, bool persist) {
   ARCA_RETURN_IF_ERROR(router.Add(std::move(route)));
   if (persist) {
     Status st = PersistMounts(e.is_auth);
-    if (!st.ok()) router.Remove(route_path);  // memory never runs ahead of storage
+    if (!st.ok()) {
+      router.Remove(route_path);  // memory never runs ahead of storage
+      if (e.is_auth) SyncIdentityMounts();
+    }
     return st;
   }
   return OkStatus();

@@ -118,11 +118,9 @@ StatusOr<std::shared_ptr<const Acl>> Core::Impl::AclFor(const TokenEntry& token)
   // Identity policies are evaluated live: a group change applies to tokens
   // already issued, so they are part of the cache key.
   std::vector<std::string> names = token.policies;
-  std::optional<EntityView> entity;
-  if (!token.entity_id.empty() && identity) {
+  const bool has_entity = !token.entity_id.empty() && identity;
+  if (has_entity)
     for (auto& p : identity->IdentityPolicies(token.entity_id)) names.push_back(std::move(p));
-    entity = identity->View(token.entity_id);
-  }
   std::string key;
   for (const auto& p : names) {
     key += p;
@@ -139,6 +137,9 @@ StatusOr<std::shared_ptr<const Acl>> Core::Impl::AclFor(const TokenEntry& token)
     ARCA_ASSIGN_OR_RETURN(auto p, policies->Get(name));
     if (p) pols.push_back(std::move(p));
   }
+  // The entity view (a copy of its aliases and groups) only when building.
+  std::optional<EntityView> entity;
+  if (has_entity) entity = identity->View(token.entity_id);
   ARCA_ASSIGN_OR_RETURN(Acl acl, Acl::Build(pols, entity ? &*entity : nullptr, clock.UnixNow()));
   auto shared = std::make_shared<const Acl>(std::move(acl));
   // Templated policies depend on the entity's names and groups: not cached.
