@@ -27,7 +27,16 @@
 // display_name = the user_claim value (Vault's plugin does the same: the
 // "<mount>-" prefix, e.g. "jwt-alice", is added by core when it mints the
 // token); ttl / max_ttl / explicit_max_ttl / period / num_uses /
-// no_default_policy from the role's token_* fields; renewable = true.
+// no_default_policy / bound_cidrs from the role's token_* fields; renewable
+// = true. Core binds the minted token to bound_cidrs: it is refused (403)
+// when used from elsewhere, as in Vault.
+//
+// Renewal (Vault's pathLoginRenew): core calls Backend::Renew when such a
+// token is renewed. The role named by the token's "role" metadata must
+// still exist (else the renewal fails, 500 `failed to renew entry: role
+// <name> does not exist during renewal`); the role's current token_ttl,
+// token_max_ttl and token_period become the renewal's TTL, max TTL and
+// period.
 //
 // Extension over Vault — role option `userinfo_claims` (bool, default
 // false): after the presented JWT has been verified, the provider's userinfo
@@ -43,9 +52,7 @@
 // memberships to group aliases on the JWT mount too.
 //
 // Not implemented: provider_config (azure, gsuite, ...: refused when
-// non-empty), token_type "batch" (refused), renewal hooks (no renew path in
-// the mount contract), token_bound_cidrs on the minted token (checked at
-// login only), OIDC device flow / oidc/poll.
+// non-empty), token_type "batch" (refused), OIDC device flow / oidc/poll.
 #pragma once
 
 #include "logical/backend.h"

@@ -194,6 +194,14 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
   if (!req.client_token.empty()) {
     ARCA_ASSIGN_OR_RETURN(token, tokens->Lookup(req.client_token));
   }
+  // As Vault, bound CIDRs are checked when the token is resolved, before use
+  // counting: a refused request does not use up a use. remote_address is the
+  // client's (a standby forwards the original one). An unauthenticated path
+  // ignores a token it may not use, as it ignores an invalid one.
+  if (token && !token->UsableFrom(req.remote_address)) {
+    if (!unauth) return PermissionDenied();
+    token.reset();
+  }
   if (!unauth && !token) return PermissionDenied();
   if (token && !token->entity_id.empty() && identity && identity->IsEntityDisabled(token->entity_id))
     return PermissionDenied();

@@ -39,6 +39,31 @@ std::shared_ptr<logical::Backend> Core::Impl::MakeTokenBackend() {
         return TokenBackend::MountTtls{EffectiveDefaultTtl(*route->mount),
                                        EffectiveMaxTtl(*route->mount)};
       });
+  backend->SetAuthRenewer([this](std::string_view token_path, const logical::Auth& auth,
+                                 const logical::Request& caller) -> StatusOr<logical::Auth> {
+    auto route = router.Match(token_path);
+    if (!route || !route->mount->is_auth || route->mount->type == "token") return auth;
+    const std::string prefix = route->mount->RoutePath();
+    if (!StartsWith(token_path, prefix)) return auth;
+    logical::Request r;
+    r.id = caller.id;
+    r.operation = Operation::kUpdate;
+    r.path = std::string(token_path.substr(prefix.size()));
+    r.remote_address = caller.remote_address;
+    r.remote_port = caller.remote_port;
+    r.mount_point = prefix;
+    r.mount_type = route->mount->type;
+    r.mount_accessor = route->mount->accessor;
+    r.mount_default_ttl = EffectiveDefaultTtl(*route->mount);
+    r.mount_max_ttl = EffectiveMaxTtl(*route->mount);
+    r.storage = route->view.get();
+    auto renewed = route->backend->Renew(r, auth);
+    if (!renewed.ok()) {  // Vault's renewAuthEntry wraps the method's error
+      return Status(renewed.status().code(),
+                    "failed to renew entry: " + renewed.status().message());
+    }
+    return renewed;
+  });
   return backend;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/cidr.h"
 #include "base/time.h"
 #include "core/token_ttl.h"
 #include "logical/fields.h"
@@ -64,6 +65,7 @@ StatusOr<TokenEntry> CreateTokenFromAuth(TokenStore& store, const logical::Auth&
   te.max_ttl = auth.max_ttl;
   te.renewable = auth.renewable;
   te.creation_time = now;
+  ARCA_ASSIGN_OR_RETURN(te.bound_cidrs, ParseAddrs(auth.bound_cidrs));
 
   TtlInputs in;
   in.backend_ttl = auth.ttl;
@@ -97,6 +99,7 @@ logical::Auth TokenToAuth(const TokenEntry& entry, const Clock& clock) {
   a.explicit_max_ttl = entry.explicit_max_ttl;
   a.period = entry.period;
   a.max_ttl = entry.max_ttl;
+  a.bound_cidrs = entry.bound_cidrs;
   if (int64_t exp = entry.ExpireTime(); exp != 0) {
     a.lease_duration = std::clamp<int64_t>(exp - clock.UnixNow(), 0, entry.ttl);
   }
@@ -127,6 +130,7 @@ Json TokenLookupData(const TokenEntry& entry, int64_t now,
             {"type", entry.type}};
   if (!entry.role.empty()) d["role"] = entry.role;
   if (entry.period != 0) d["period"] = entry.period;
+  if (!entry.bound_cidrs.empty()) d["bound_cidrs"] = entry.bound_cidrs;
   if (int64_t exp = entry.ExpireTime(); exp != 0) {
     // Vault keeps these on the token's lease; only expiring tokens have one.
     if (entry.last_renewal_time != 0) {
@@ -286,6 +290,16 @@ StatusOr<Response> TokenBackend::HandleRenew(Request& req, const std::optional<T
     params.period = role->token_period;
     params.explicit_max_ttl = role->token_explicit_max_ttl;
     params.max_ttl = role->token_max_ttl;
+  } else if (auth_renewer_ && !StartsWith(entry->path, "auth/token/")) {
+    // A login token: the auth method that minted it decides (Vault's
+    // renewAuthEntry). No token-store lock is held here.
+    logical::Auth current = TokenToAuth(*entry, clock_);
+    current.client_token.clear();
+    ARCA_ASSIGN_OR_RETURN(logical::Auth renewed, auth_renewer_(entry->path, current, req));
+    params.backend_ttl = renewed.ttl;
+    params.period = renewed.period;
+    params.explicit_max_ttl = renewed.explicit_max_ttl;
+    params.max_ttl = renewed.max_ttl;
   }
 
   std::vector<std::string> warnings;

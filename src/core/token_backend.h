@@ -11,6 +11,13 @@
 // renew, renew-self, renew-accessor, revoke, revoke-self, revoke-accessor,
 // revoke-orphan (sudo), accessors (LIST, sudo), roles, roles/<name>, tidy.
 // Batch tokens are not supported: `type=batch` is refused with 400.
+// Renewing a token minted by another auth method asks that method first
+// (AuthRenewFn); its refusal fails the renewal.
+//
+// Bound CIDRs (Vault semantics): a token created against a role gets the
+// role's token_bound_cidrs; any other non-orphan child inherits its
+// parent's; orphans without a role and tokens that never expire are
+// unbound. Core refuses a bound token used from elsewhere (403).
 //
 // Roles are stored below the token store's view at "roles/<name>".
 // Safe for concurrent use; the Set* wiring must happen before the backend
@@ -36,11 +43,12 @@ namespace arca::core {
 // Mints the token of a login to another auth method: an orphan service token
 // with path `path` ("auth/jwt/login"), the auth's entity_id, metadata,
 // display_name (verbatim: the "<mount>-" prefix is the caller's job),
-// num_uses, period, explicit max, and policies sanitised (sorted, "default"
-// added unless no_default_policy). The TTL follows Vault's CalculateTTL with
-// the auth method's ttl / max_ttl and the mount's effective TTLs; capping
-// warnings are appended to `warnings`. Errors: InvalidArgument (negative
-// num_uses), storage errors.
+// num_uses, period, explicit max, bound_cidrs (rendered by ParseAddrs) and
+// policies sanitised (sorted, "default" added unless no_default_policy). The
+// TTL follows Vault's CalculateTTL with the auth method's ttl / max_ttl and
+// the mount's effective TTLs; capping warnings are appended to `warnings`.
+// Errors: InvalidArgument (negative num_uses, a bound CIDR that does not
+// parse), storage errors.
 StatusOr<TokenEntry> CreateTokenFromAuth(TokenStore& store, const logical::Auth& auth,
                                          std::string_view path, int64_t mount_default_ttl,
                                          int64_t mount_max_ttl,
@@ -49,15 +57,18 @@ StatusOr<TokenEntry> CreateTokenFromAuth(TokenStore& store, const logical::Auth&
 // The response `auth` block for `entry`: client_token (entry.id), accessor,
 // policies and token_policies, metadata, display_name, lease_duration (the
 // seconds left at `clock`, 0 for a non-expiring token), renewable, entity_id,
-// token_type, orphan, num_uses. identity_policies is left to the caller.
+// token_type, orphan, num_uses, and ttl / max_ttl / period /
+// explicit_max_ttl / bound_cidrs as stored (not rendered on the wire).
+// identity_policies is left to the caller.
 logical::Auth TokenToAuth(const TokenEntry& entry, const Clock& clock);
 
 // The `data` of lookup / lookup-self / lookup-accessor (vault-api.md §4.4) at
 // unix time `now`. Tokens with an expiry carry issue_time, renewable,
 // expire_time (RFC 3339) and ttl (seconds left); non-expiring ones have
 // expire_time null and ttl 0 and no issue_time / renewable. `meta` is null
-// when empty. identity_policies (and external_namespace_policies {}) appear
-// only when `identity_policies` is non-empty.
+// when empty; bound_cidrs appears only when set. identity_policies (and
+// external_namespace_policies {}) appear only when `identity_policies` is
+// non-empty.
 logical::Json TokenLookupData(const TokenEntry& entry, int64_t now,
                               const std::vector<std::string>& identity_policies = {});
 
@@ -77,14 +88,24 @@ class TokenBackend final : public logical::Backend {
   using EntityAliasFn =
       std::function<StatusOr<std::string>(std::string_view alias_name,
                                           std::string_view mount_accessor)>;
+  // Asks the auth method mounted at the token's creation path (e.g.
+  // "auth/jwt/login") to approve a renewal: logical::Backend::Renew with
+  // `auth` (the token as stored, client_token empty); `caller` is the
+  // renew request (for its remote address). Returns the Auth to renew with,
+  // `auth` unchanged when no auth method is mounted there. Called without
+  // any token-store lock held.
+  using AuthRenewFn = std::function<StatusOr<logical::Auth>(
+      std::string_view token_path, const logical::Auth& auth, const logical::Request& caller)>;
 
   // `policy_exists` feeds the `Policy "x" does not exist` warnings of create.
   TokenBackend(TokenStore& store, PolicyExistsFn policy_exists, Clock& clock);
 
   // Optional wiring. Without a MountTtlFn renewals use the auth/token mount's
   // TTLs; without IdentityPoliciesFn lookups show no identity_policies;
-  // without EntityAliasFn `entity_alias` is refused with 400.
+  // without EntityAliasFn `entity_alias` is refused with 400; without an
+  // AuthRenewFn login tokens renew without asking their auth method.
   void SetMountTtlResolver(MountTtlFn fn) { mount_ttls_ = std::move(fn); }
+  void SetAuthRenewer(AuthRenewFn fn) { auth_renewer_ = std::move(fn); }
   void SetIdentityPolicies(IdentityPoliciesFn fn) { identity_policies_ = std::move(fn); }
   void SetEntityAliasResolver(EntityAliasFn fn) { entity_alias_ = std::move(fn); }
 
@@ -118,6 +139,7 @@ class TokenBackend final : public logical::Backend {
   MountTtlFn mount_ttls_;
   IdentityPoliciesFn identity_policies_;
   EntityAliasFn entity_alias_;
+  AuthRenewFn auth_renewer_;
 };
 
 }  // namespace arca::core

@@ -210,6 +210,13 @@ StatusOr<Response> TokenBackend::HandleCreate(Request& req, bool orphan, const T
   } else if (!te.parent_hash.empty()) {
     te.entity_id = parent->entity_id;
   }
+  // Bound CIDRs as Vault: a role's replace the parent's (roles may widen
+  // them); otherwise a child keeps its parent's, an orphan has none.
+  if (role) {
+    te.bound_cidrs = role->token_bound_cidrs;
+  } else if (!te.parent_hash.empty()) {
+    te.bound_cidrs = parent->bound_cidrs;
+  }
 
   // TTLs.
   ARCA_ASSIGN_OR_RETURN(int64_t explicit_max,
@@ -262,6 +269,7 @@ StatusOr<Response> TokenBackend::HandleCreate(Request& req, bool orphan, const T
     if (parent->ttl != 0)
       return InvalidArgument("expiring root tokens cannot create non-expiring root tokens");
     renewable = false;  // renewing a non-expiring token is refused anyway
+    te.bound_cidrs.clear();  // and, as in Vault, it is not CIDR-restricted
   }
   te.creation_ttl = te.ttl;
   te.renewable = renewable;

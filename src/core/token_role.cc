@@ -5,6 +5,7 @@
 #include <cctype>
 #include <regex>
 
+#include "base/cidr.h"
 #include "logical/fields.h"
 
 namespace arca::core {
@@ -137,7 +138,9 @@ Json TokenRole::ToStorageJson() const {
             {"token_ttl", token_ttl},
             {"token_max_ttl", token_max_ttl},
             {"token_num_uses", token_num_uses},
-            {"token_no_default_policy", token_no_default_policy}};
+            {"token_no_default_policy", token_no_default_policy},
+            {"bound_cidrs", bound_cidrs},
+            {"token_bound_cidrs", token_bound_cidrs}};
   j["allowed_entity_aliases"] = allowed_entity_aliases ? Json(*allowed_entity_aliases) : Json();
   return j;
 }
@@ -166,6 +169,9 @@ StatusOr<TokenRole> TokenRole::FromStorageJson(const Json& j) {
     r.token_max_ttl = j.value("token_max_ttl", int64_t{0});
     r.token_num_uses = j.value("token_num_uses", int64_t{0});
     r.token_no_default_policy = j.value("token_no_default_policy", false);
+    r.bound_cidrs = j.value("bound_cidrs", V());
+    r.token_bound_cidrs = j.value("token_bound_cidrs", V());
+    if (r.token_bound_cidrs.empty()) r.token_bound_cidrs = r.bound_cidrs;
     return r;
   } catch (const Json::exception&) {
     return DataLoss("stored token role is malformed");
@@ -188,6 +194,8 @@ Json TokenRole::ReadData() const {
             {"token_type", token_type},
             {"token_no_default_policy", token_no_default_policy}};
   d["allowed_entity_aliases"] = allowed_entity_aliases ? Json(*allowed_entity_aliases) : Json();
+  if (!token_bound_cidrs.empty()) d["token_bound_cidrs"] = token_bound_cidrs;
+  if (!bound_cidrs.empty()) d["bound_cidrs"] = bound_cidrs;
   if (token_num_uses > 0) d["token_num_uses"] = token_num_uses;
   if (token_ttl > 0) d["token_ttl"] = token_ttl;
   if (token_max_ttl > 0) d["token_max_ttl"] = token_max_ttl;
@@ -259,10 +267,28 @@ Status ApplyRoleWrite(TokenRole& role, const Json& data, bool is_create, int64_t
     role.token_type = "default-service";
   }
 
+  // token_bound_cidrs / legacy bound_cidrs, as Vault's upgrade rules.
   ARCA_ASSIGN_OR_RETURN(auto cidrs, logical::GetStringSlice(data, "token_bound_cidrs"));
   ARCA_ASSIGN_OR_RETURN(auto legacy_cidrs, logical::GetStringSlice(data, "bound_cidrs"));
-  if ((cidrs && !cidrs->empty()) || (legacy_cidrs && !legacy_cidrs->empty()))
-    return InvalidArgument("token_bound_cidrs is not supported by this server");
+  if (cidrs) {
+    auto parsed = ParseAddrs(*cidrs);
+    if (!parsed.ok())
+      return InvalidArgument("error parsing role fields: " + parsed.status().message());
+    if (legacy_cidrs)
+      warn("Both 'token_bound_cidrs' and deprecated 'bound_cidrs' value supplied, ignoring the "
+           "deprecated value");
+    role.token_bound_cidrs = std::move(*parsed);
+    role.bound_cidrs.clear();
+  } else if (legacy_cidrs) {
+    auto parsed = ParseAddrs(*legacy_cidrs);
+    if (!parsed.ok())
+      return InvalidArgument("error parsing bound_cidrs: " + parsed.status().message());
+    role.bound_cidrs = std::move(*parsed);
+    role.token_bound_cidrs = role.bound_cidrs;
+  } else if (is_create) {
+    role.bound_cidrs.clear();
+    role.token_bound_cidrs.clear();
+  }
 
   // token_period / legacy period, as Vault's upgrade rules.
   ARCA_ASSIGN_OR_RETURN(auto token_period, logical::GetDuration(data, "token_period"));

@@ -35,6 +35,11 @@ struct TokenRole {
   int64_t token_max_ttl = 0;  // arca extension: max TTL of the role's tokens
   int64_t token_num_uses = 0;
   bool token_no_default_policy = false;
+  // As base/cidr.h ParseAddrs renders them. The legacy field is shown on
+  // read; token_bound_cidrs is what tokens get (upgraded from the legacy
+  // field when only that one was stored, as Vault).
+  std::vector<std::string> bound_cidrs;
+  std::vector<std::string> token_bound_cidrs;
 
   logical::Json ToStorageJson() const;
   // Errors: DataLoss if `j` is not a stored role.
@@ -49,8 +54,9 @@ bool ValidRoleName(std::string_view name);
 // Applies the fields of a role write to `role`. With `is_create`, fields the
 // request leaves out take their defaults; otherwise they keep their values.
 // Appends Vault's advisory warnings. Errors: InvalidArgument with Vault's
-// messages (bad path_suffix, token_type), field validation errors; batch
-// token types and token_bound_cidrs are refused (not supported).
+// messages (bad path_suffix, token_type, unparseable token_bound_cidrs /
+// bound_cidrs), field validation errors; batch token types are refused (not
+// supported).
 Status ApplyRoleWrite(TokenRole& role, const logical::Json& data, bool is_create,
                       int64_t mount_max_ttl, std::vector<std::string>* warnings);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/cidr.h"
 #include "base/encoding.h"
 #include "core/token_ttl.h"
 
@@ -63,28 +64,36 @@ bool TokenEntry::IsRoot() const {
   return std::find(policies.begin(), policies.end(), "root") != policies.end();
 }
 
+bool TokenEntry::UsableFrom(std::string_view remote_address) const {
+  if (bound_cidrs.empty() || ttl == 0) return true;
+  return AddressInCidrs(remote_address, bound_cidrs);
+}
+
 logical::Json TokenEntry::ToStorageJson() const {
   logical::Json meta_json = logical::Json::object();
   for (const auto& [k, v] : meta) meta_json[k] = v;
-  return logical::Json{{"accessor", accessor},
-                       {"parent", parent_hash},
-                       {"policies", policies},
-                       {"meta", std::move(meta_json)},
-                       {"display_name", display_name},
-                       {"path", path},
-                       {"entity_id", entity_id},
-                       {"role", role},
-                       {"type", type},
-                       {"creation_time", creation_time},
-                       {"last_renewal_time", last_renewal_time},
-                       {"creation_ttl", creation_ttl},
-                       {"ttl", ttl},
-                       {"explicit_max_ttl", explicit_max_ttl},
-                       {"period", period},
-                       {"max_ttl", max_ttl},
-                       {"num_uses", num_uses},
-                       {"renewable", renewable},
-                       {"orphan", orphan}};
+  logical::Json j{{"accessor", accessor},
+                  {"parent", parent_hash},
+                  {"policies", policies},
+                  {"meta", std::move(meta_json)},
+                  {"display_name", display_name},
+                  {"path", path},
+                  {"entity_id", entity_id},
+                  {"role", role},
+                  {"type", type},
+                  {"creation_time", creation_time},
+                  {"last_renewal_time", last_renewal_time},
+                  {"creation_ttl", creation_ttl},
+                  {"ttl", ttl},
+                  {"explicit_max_ttl", explicit_max_ttl},
+                  {"period", period},
+                  {"max_ttl", max_ttl},
+                  {"num_uses", num_uses},
+                  {"renewable", renewable},
+                  {"orphan", orphan}};
+  // Absent when unbound: entries written before the field existed decode the same.
+  if (!bound_cidrs.empty()) j["bound_cidrs"] = bound_cidrs;
+  return j;
 }
 
 StatusOr<TokenEntry> TokenEntry::FromStorageJson(const logical::Json& j) {
@@ -100,6 +109,7 @@ StatusOr<TokenEntry> TokenEntry::FromStorageJson(const logical::Json& j) {
     e.entity_id = j.value("entity_id", std::string());
     e.role = j.value("role", std::string());
     e.type = j.value("type", std::string("service"));
+    e.bound_cidrs = j.value("bound_cidrs", std::vector<std::string>());
     e.creation_time = j.value("creation_time", int64_t{0});
     e.last_renewal_time = j.value("last_renewal_time", int64_t{0});
     e.creation_ttl = j.value("creation_ttl", int64_t{0});
@@ -323,7 +333,7 @@ StatusOr<TokenEntry> TokenStore::Renew(const TokenEntry& entry, const RenewParam
 
     TtlInputs in;
     in.increment = params.increment;
-    in.backend_ttl = e.ttl;
+    in.backend_ttl = params.backend_ttl.value_or(e.ttl);
     in.period = params.period;
     in.backend_max_ttl = params.max_ttl;
     in.explicit_max_ttl = params.explicit_max_ttl;

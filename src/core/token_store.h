@@ -54,6 +54,9 @@ struct TokenEntry {
   std::string entity_id;
   std::string role;
   std::string type = "service";
+  // Addresses or CIDR blocks (base/cidr.h, as ParseAddrs renders them) the
+  // token may be used from; empty = anywhere. Stored only when set.
+  std::vector<std::string> bound_cidrs;
   int64_t creation_time = 0;     // unix seconds
   int64_t last_renewal_time = 0;  // unix seconds, 0 = never renewed
   int64_t creation_ttl = 0;  // seconds; 0 = never expires
@@ -69,6 +72,10 @@ struct TokenEntry {
   // from that second on.
   int64_t ExpireTime() const;
   bool IsRoot() const;  // holds the "root" policy
+  // Whether a request from `remote_address` may use the token: it has no
+  // bound_cidrs, never expires (Vault exempts non-expiring root tokens), or
+  // the address lies in one of them. An unparseable address may not.
+  bool UsableFrom(std::string_view remote_address) const;
 
   logical::Json ToStorageJson() const;
   // Errors: DataLoss if `j` is not a token entry.
@@ -113,6 +120,9 @@ class TokenStore {
 
   struct RenewParams {
     int64_t increment = 0;          // requested, seconds; 0 = the last granted TTL
+    // The auth method's TTL (Vault's Auth.TTL after its renew handler; 0 =
+    // the mount default); nullopt = the TTL granted last.
+    std::optional<int64_t> backend_ttl;
     int64_t period = 0;             // periodic tokens get this TTL
     int64_t explicit_max_ttl = 0;   // hard cap from creation
     int64_t max_ttl = 0;            // backend (role) max, 0 = none

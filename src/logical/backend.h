@@ -36,6 +36,23 @@ class Backend {
     return true;
   }
 
+  // Auth methods: approves the renewal of a token this mount minted (Vault's
+  // AuthRenew), called by core on auth/token/renew, renew-self and
+  // renew-accessor before the token is extended, with no token-store lock
+  // held. `auth` describes the token as stored: policies, metadata,
+  // display_name, entity_id, bound_cidrs, num_uses, renewable, ttl (the TTL
+  // granted last), max_ttl, period and explicit_max_ttl; client_token is
+  // empty. `req.path` is the token's creation path relative to the mount
+  // ("login"); the mount fields, storage and remote address are set. Returns
+  // the Auth to renew with: its ttl (0 = the mount default), max_ttl, period
+  // and explicit_max_ttl feed the TTL calculation. An error refuses the
+  // renewal (core prefixes its message with "failed to renew entry: ").
+  // Default: `auth` unchanged.
+  virtual StatusOr<Auth> Renew(Request& req, const Auth& auth) {
+    (void)req;
+    return auth;
+  }
+
   // Paths (relative to the mount) that need no token, e.g. "login". A trailing
   // '*' is a prefix glob.
   virtual std::vector<std::string> UnauthenticatedPaths() const { return {}; }

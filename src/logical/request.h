@@ -45,6 +45,9 @@ struct Auth {
   int64_t num_uses = 0;
   bool renewable = true;
   bool no_default_policy = false;
+  // Addresses or CIDR blocks the token may be used from (base/cidr.h);
+  // empty = anywhere. Core binds the minted token to them.
+  std::vector<std::string> bound_cidrs;
   std::optional<Alias> alias;
   std::vector<Alias> group_aliases;
 

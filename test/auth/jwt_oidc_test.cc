@@ -317,5 +317,14 @@ TEST(JwtStateStoreTest, BoundedAndSingleUse) {
   EXPECT_FALSE(store.Take(ids[4]).has_value());
 }
 
+TEST_F(JwtOidcTest, CallbackLoginCarriesTheRolesBoundCidrs) {
+  Write("role/web", {{"token_bound_cidrs", "127.0.0.1/32,10.0.0.0/8"}});
+  auto q = StartFlow();
+  auto r = Callback(q["state"]);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->auth.has_value());
+  EXPECT_EQ(r->auth->bound_cidrs, (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8"}));
+}
+
 }  // namespace
 }  // namespace arca::auth::testing

@@ -543,8 +543,13 @@ TEST_F(TokenBackendTest, RoleWriteValidation) {
               "batch tokens are not supported by this server");
   ExpectError(Write("roles/x", {{"path_suffix", "abc/../def"}}, root_, true), Code::kInvalidArgument,
               "error registering path suffix: path cannot contain parent references");
-  ExpectError(Write("roles/x", {{"token_bound_cidrs", "10.0.0.0/8"}}, root_, true),
-              Code::kInvalidArgument, "token_bound_cidrs is not supported by this server");
+  ExpectError(Write("roles/x", {{"token_bound_cidrs", "10.0.0.0/33"}}, root_, true),
+              Code::kInvalidArgument,
+              "error parsing role fields: error parsing address \"10.0.0.0/33\": Unable to "
+              "convert 10.0.0.0/33 to an IPv4 or IPv6 address, or a UNIX Socket");
+  ExpectError(Write("roles/x", {{"bound_cidrs", "nope"}}, root_, true), Code::kInvalidArgument,
+              "error parsing bound_cidrs: error parsing address \"nope\": Unable to convert nope "
+              "to an IPv4 or IPv6 address, or a UNIX Socket");
   ExpectError(Call(Operation::kRead, "roles/bad name", Json(), root_, true),
               Code::kUnsupportedPath, "unsupported path");
 }

@@ -29,6 +29,10 @@ class JwtBackend final : public logical::Backend {
   std::vector<std::string> UnauthenticatedPaths() const override {
     return {"login", "oidc/auth_url", "oidc/callback"};
   }
+  // pathLoginRenew (login.cc): the role named by the token's "role" metadata
+  // must still exist; its current token_ttl / token_max_ttl / token_period
+  // become the renewal's ttl / max_ttl / period.
+  StatusOr<logical::Auth> Renew(logical::Request& req, const logical::Auth& auth) override;
 
   StateStore& StatesForTest() { return states_; }
 

@@ -1,11 +1,13 @@
-// arca auth/jwt: `login` with a JWT (Vault's pathLogin, v0.16) and the login
-// result shared with the OIDC callback.
+// arca auth/jwt: `login` with a JWT (Vault's pathLogin, v0.16), the login
+// result shared with the OIDC callback, and the renewal of the tokens they
+// mint (pathLoginRenew).
 #include <spdlog/spdlog.h>
 
 #include "auth/jwt/backend.h"
 #include "auth/jwt/claims.h"
 #include "auth/jwt/userinfo.h"
 #include "auth/jwt/verify.h"
+#include "base/cidr.h"
 #include "logical/fields.h"
 
 namespace arca::auth::jwt {
@@ -130,10 +132,32 @@ StatusOr<logical::Response> JwtBackend::FinishLogin(const Json& claims, const Jw
   auth.period = role.token_period;
   auth.num_uses = role.token_num_uses;
   auth.no_default_policy = role.token_no_default_policy;
+  auth.bound_cidrs = role.token_bound_cidrs;
   auth.renewable = true;
   Response resp;
   resp.auth = std::move(auth);
   return resp;
+}
+
+StatusOr<logical::Auth> JwtBackend::Renew(Request& req, const logical::Auth& auth) {
+  // Vault keeps the role in the token's internal data; arca's token metadata
+  // "role" is set at login and cannot be changed afterwards.
+  auto it = auth.metadata.find("role");
+  if (it == auth.metadata.end() || it->second.empty()) {
+    return Internal("failed to fetch role_name during renewal");
+  }
+  const std::string& role_name = it->second;
+  auto role = LoadRole(Storage(req), role_name);
+  if (!role.ok()) {
+    return Internal("failed to validate role " + role_name +
+                    " during renewal: " + role.status().message());
+  }
+  if (!*role) return Internal("role " + role_name + " does not exist during renewal");
+  logical::Auth out = auth;
+  out.ttl = (*role)->token_ttl;
+  out.max_ttl = (*role)->token_max_ttl;
+  out.period = (*role)->token_period;
+  return out;
 }
 
 }  // namespace arca::auth::jwt

@@ -1,15 +1,13 @@
 // arca auth/jwt: role validation (Vault's pathRoleCreateUpdate and
-// tokenutil.ParseTokenFields), read rendering, storage encoding, CIDRs.
+// tokenutil.ParseTokenFields), read rendering and storage encoding.
 #include "auth/jwt/role.h"
-
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <functional>
 #include <set>
 
+#include "base/cidr.h"
 #include "base/time.h"
 #include "logical/fields.h"
 
@@ -85,13 +83,7 @@ std::string QuotedDuration(int64_t seconds) { return "\"" + FormatGoDuration(sec
 Status ParseTokenFields(JwtRole& r, const Json& d) {
   ARCA_ASSIGN_OR_RETURN(auto cidrs, Slice(d, "token_bound_cidrs"));
   if (cidrs) {
-    for (const auto& c : *cidrs) {
-      if (!ValidCidr(c)) {
-        return InvalidArgument("Unable to convert " + c +
-                               " to an IPv4 or IPv6 address, or a UNIX Socket");
-      }
-    }
-    r.token_bound_cidrs = *cidrs;
+    ARCA_ASSIGN_OR_RETURN(r.token_bound_cidrs, ParseAddrs(*cidrs));
   }
   ARCA_ASSIGN_OR_RETURN(auto explicit_max, GetDuration(d, "token_explicit_max_ttl"));
   if (explicit_max) r.token_explicit_max_ttl = *explicit_max;
@@ -151,12 +143,7 @@ Status UpgradeLegacy(JwtRole& r, const Json& d) {
   auto cidrs = [&](const char* f) -> StatusOr<std::optional<Strs>> {
     ARCA_ASSIGN_OR_RETURN(auto v, Slice(d, f));
     if (v) {
-      for (const auto& c : *v) {
-        if (!ValidCidr(c)) {
-          return InvalidArgument("Unable to convert " + c +
-                                 " to an IPv4 or IPv6 address, or a UNIX Socket");
-        }
-      }
+      ARCA_ASSIGN_OR_RETURN(*v, ParseAddrs(*v));
     }
     return v;
   };
@@ -203,45 +190,6 @@ std::optional<std::vector<std::string>> ListField(const Json& j, const char* f) 
   return out;
 }
 
-// The IPv4/IPv6 bytes of an address (v4-mapped IPv6 folded to IPv4).
-bool ParseIp(std::string ip, std::string& bytes) {
-  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, ip.c_str(), buf) == 1) {
-    bytes.assign(reinterpret_cast<char*>(buf), 4);
-    return true;
-  }
-  if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) {
-    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(buf, kMapped, 12) == 0) {
-      bytes.assign(reinterpret_cast<char*>(buf + 12), 4);
-    } else {
-      bytes.assign(reinterpret_cast<char*>(buf), 16);
-    }
-    return true;
-  }
-  return false;
-}
-
-bool ParseCidr(const std::string& s, std::string& net, int& prefix) {
-  std::string addr = Trim(s);
-  auto slash = addr.find('/');
-  std::string bits;
-  if (slash != std::string::npos) {
-    bits = addr.substr(slash + 1);
-    addr.resize(slash);
-  }
-  if (!ParseIp(addr, net)) return false;
-  const int max = int(net.size()) * 8;
-  if (bits.empty()) {
-    prefix = max;
-    return slash == std::string::npos;
-  }
-  if (bits.size() > 3 || !std::all_of(bits.begin(), bits.end(), ::isdigit)) return false;
-  prefix = std::stoi(bits);
-  return prefix <= max;
-}
-
 }  // namespace
 
 bool ValidRoleName(const std::string& name) {
@@ -250,29 +198,6 @@ bool ValidRoleName(const std::string& name) {
   if (!word(name.front()) || !word(name.back())) return false;
   return std::all_of(name.begin(), name.end(),
                      [&](char c) { return word(c) || c == '-' || c == '.'; });
-}
-
-bool ValidCidr(const std::string& s) {
-  std::string net;
-  int prefix = 0;
-  return ParseCidr(s, net, prefix);
-}
-
-bool AddressInCidrs(const std::string& ip, const std::vector<std::string>& cidrs) {
-  std::string addr;
-  if (!ParseIp(ip, addr)) return false;
-  for (const auto& c : cidrs) {
-    std::string net;
-    int prefix = 0;
-    if (!ParseCidr(c, net, prefix) || net.size() != addr.size()) continue;
-    bool match = true;
-    for (int bit = 0; bit < prefix && match; ++bit) {
-      const int byte = bit / 8, mask = 0x80 >> (bit % 8);
-      match = (net[byte] & mask) == (addr[byte] & mask);
-    }
-    if (match) return true;
-  }
-  return false;
 }
 
 StatusOr<RoleWrite> ApplyRoleWrite(const std::optional<JwtRole>& existing, const Json& d,

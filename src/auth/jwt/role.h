@@ -48,7 +48,7 @@ struct JwtRole {
   int64_t clock_skew_leeway = 0;
   bool userinfo_claims = false;
 
-  // tokenutil.TokenParams.
+  // tokenutil.TokenParams. CIDRs are kept as base/cidr.h ParseAddrs renders them.
   std::vector<std::string> token_policies;
   std::vector<std::string> token_bound_cidrs;
   int64_t token_ttl = 0;
@@ -91,11 +91,5 @@ Json RoleReadData(const JwtRole& role);
 // Storage encoding. RoleFromJson returns Internal for an undecodable record.
 std::string RoleToStorage(const JwtRole& role);
 StatusOr<JwtRole> RoleFromStorage(const std::string& raw);
-
-// Whether `ip` (textual IPv4/IPv6) lies in one of `cidrs` (addresses or
-// CIDR blocks). False for unparseable input.
-bool AddressInCidrs(const std::string& ip, const std::vector<std::string>& cidrs);
-// Whether `s` is an address or a CIDR block.
-bool ValidCidr(const std::string& s);
 
 }  // namespace arca::auth::jwt
