@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -108,9 +109,12 @@ int64_t MillisLeft(SteadyClock::time_point deadline) {
   return left > 0 ? left : 0;
 }
 
-// Go's net.Listen error text: "listen tcp 127.0.0.1:8250: bind: address already in use".
+// Go's net.Listen error text: "listen tcp 127.0.0.1:8250: bind: address already in use"
+// (Go's errno texts are glibc's with a lower-case first letter).
 Status ListenError(const std::string& hostport, const char* op, int err) {
-  return Unavailable("listen tcp " + hostport + ": " + op + ": " + std::strerror(err));
+  std::string text = std::strerror(err);
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return Unavailable("listen tcp " + hostport + ": " + op + ": " + text);
 }
 
 StatusOr<Fd> Listen(const std::string& host, int port, int* bound_port) {
@@ -257,6 +261,23 @@ std::string QueryValue(const CallbackRequest& r, const std::string& key) {
   return it == r.query.end() ? "" : it->second;
 }
 
+// The provider's error redirect (RFC 6749 4.1.2.1: `error`, `error_description`),
+// made safe for a terminal: printable ASCII only, bounded. Empty without `error`.
+std::string ProviderError(const CallbackRequest& r) {
+  auto clean = [](std::string_view s) {
+    constexpr std::size_t kMax = 200;
+    std::string out;
+    for (char c : s.substr(0, kMax)) out += (c >= 0x20 && c <= 0x7e) ? c : '?';
+    if (s.size() > kMax) out += "...";
+    return out;
+  };
+  const std::string error = QueryValue(r, "error");
+  if (error.empty()) return "";
+  const std::string description = QueryValue(r, "error_description");
+  return "The OIDC provider returned an error: " + clean(error) +
+         (description.empty() ? "" : " (" + clean(description) + ")");
+}
+
 class OidcLogin final : public LoginMethod {
  public:
   std::string_view Name() const override { return "oidc"; }
@@ -362,6 +383,9 @@ class OidcLogin final : public LoginMethod {
         Respond(conn.get(), 405, "Method Not Allowed", ErrorHtml("only GET callbacks are supported"));
         continue;
       }
+      // As Vault's CLI, a provider error goes to the server too (which ends
+      // the state); it is only added to what the user is told.
+      const std::string provider_error = ProviderError(*req);
       QueryParams query = {{"state", QueryValue(*req, "state")},
                            {"code", QueryValue(*req, "code")},
                            {"id_token", QueryValue(*req, "id_token")},
@@ -372,6 +396,7 @@ class OidcLogin final : public LoginMethod {
       Status st = r.error;
       if (st.ok() && !r.secret) st = Internal("empty response from credential provider");
       if (!st.ok()) {
+        if (!provider_error.empty()) st = Status(st.code(), st.message() + "\n\n" + provider_error);
         Respond(conn.get(), 200, "OK", ErrorHtml(st.message()));
         return st;
       }

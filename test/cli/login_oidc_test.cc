@@ -168,6 +168,50 @@ TEST_F(LoginOidcTest, CallbackErrorIsShownToBrowserAndUser) {
   EXPECT_EQ(*ReadTokenFile(TokenFilePath(t_.home.path())), "");
 }
 
+TEST_F(LoginOidcTest, ProviderErrorIsForwardedAndNamedInTheFailure) {
+  Script("https://idp/a",
+         {Get("/oidc/callback?error=access_denied&error_description=End-User+aborted%0A%1B[2Jit&state=st1")});
+  auto base = t_.transport.handler;
+  t_.transport.handler = [base](const HttpRequest& r) -> std::optional<HttpResponse> {
+    if (PathOf(r.url) == "/v1/auth/oidc/oidc/callback") {
+      base(r);
+      return JsonResponse(400, R"({"errors":["Vault login failed. No code or id_token received."]})");
+    }
+    return base(r);
+  };
+  EXPECT_EQ(t_.Run({"login", "-method=oidc", "port=0"}), 2);
+  browser_.join();
+  // Vault's CLI sends the server what it always sends (the state ends there).
+  EXPECT_NE(callback_query_.find("&code=&id_token=&state=st1"), std::string::npos);
+  EXPECT_EQ(callback_query_.find("error"), std::string::npos);
+  // The user learns why, with the provider's text made terminal-safe.
+  EXPECT_NE(t_.err.str().find("* Vault login failed. No code or id_token received.\n\n"
+                              "The OIDC provider returned an error: access_denied "
+                              "(End-User aborted??[2Jit)\n"),
+            std::string::npos);
+  ASSERT_EQ(browser_replies_.size(), 1u);
+  EXPECT_NE(browser_replies_[0].find("The OIDC provider returned an error: access_denied"), std::string::npos);
+  EXPECT_EQ(*ReadTokenFile(TokenFilePath(t_.home.path())), "");
+}
+
+TEST_F(LoginOidcTest, PortInUseIsGosListenError) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  EXPECT_EQ(t_.Run({"login", "-method=oidc", "port=" + port}), 2);
+  ::close(fd);
+  EXPECT_EQ(t_.err.str(),
+            "Error authenticating: listen tcp 127.0.0.1:" + port + ": bind: address already in use\n");
+  EXPECT_TRUE(t_.transport.requests.empty());
+}
+
 TEST_F(LoginOidcTest, EmptyAuthUrlIsAnError) {
   Script("", {});
   EXPECT_EQ(t_.Run({"login", "-method=oidc", "port=0", "callbackport=8250", "role=demo"}), 2);
