@@ -156,11 +156,38 @@ std::vector<std::string> ResponseErrors(std::string_view body) {
   return out;
 }
 
+namespace {
+// The URL printed in an error keeps its query (Vault prints `?list=true`),
+// but not the values of parameters that carry credentials (the OIDC
+// callback's code, state, id_token and client_nonce).
+std::string UrlForDisplay(const std::string& url) {
+  static constexpr std::string_view kSecret[] = {"code", "state", "id_token", "client_nonce"};
+  const std::size_t q = url.find('?');
+  if (q == std::string::npos) return url;
+  std::string out = url.substr(0, q);
+  std::string_view rest = std::string_view(url).substr(q + 1);
+  char sep = '?';
+  while (true) {
+    const std::size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    std::string_view name = pair.substr(0, pair.find('='));
+    out += sep;
+    sep = '&';
+    const bool secret = name.size() < pair.size() &&
+                        std::find(std::begin(kSecret), std::end(kSecret), name) != std::end(kSecret);
+    out += secret ? std::string(name) + "=redacted" : std::string(pair);
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return out;
+}
+}  // namespace
+
 Status ResponseErrorStatus(const ApiResponse& resp) {
   Json j = Json::parse(resp.body, nullptr, false);
   bool raw = j.is_discarded() || !j.is_object();
   std::vector<std::string> errors = raw ? std::vector<std::string>{resp.body} : ResponseErrors(resp.body);
-  std::string msg = "Error making API request.\n\nURL: " + resp.method + " " + resp.url +
+  std::string msg = "Error making API request.\n\nURL: " + resp.method + " " + UrlForDisplay(resp.url) +
                     "\nCode: " + std::to_string(resp.status) + ". " +
                     (raw ? "Raw Message" : "Errors") + ":\n\n";
   if (raw) {

@@ -69,6 +69,18 @@ TEST_F(ApiClientTest, ErrorsAreFormattedLikeVault) {
             "Code: 403. Errors:\n\n* 1 error occurred:\n\t* permission denied\n\n");
 }
 
+TEST_F(ApiClientTest, ErrorsDoNotPrintCredentialsFromTheQuery) {
+  Client c = Make(Config());
+  transport_.On("GET", "/v1/auth/oidc/oidc/callback", 400, R"({"errors":["Expired or missing OAuth state."]})");
+  auto r = c.Do("GET", "auth/oidc/oidc/callback",
+                {{"client_nonce", "n1"}, {"code", "c0de"}, {"id_token", ""}, {"state", "st"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "Error making API request.\n\nURL: GET http://127.0.0.1:8200/v1/auth/oidc/oidc/callback"
+            "?client_nonce=redacted&code=redacted&id_token=redacted&state=redacted\n"
+            "Code: 400. Errors:\n\n* Expired or missing OAuth state.");
+}
+
 TEST_F(ApiClientTest, NonJsonErrorBodyIsARawMessage) {
   Client c = Make(Config());
   transport_.handler = [](const HttpRequest&) { return JsonResponse(502, "bad gateway"); };
