@@ -228,6 +228,58 @@ struct CallbackRequest {
   std::map<std::string, std::string> query;  // first value of each key, as Go's FormValue
 };
 
+// Go's ParseQuery into `out` (first value of each key kept; later sources
+// do not override, except that the caller parses a POST body first).
+void ParseForm(std::string_view query, std::map<std::string, std::string>& out) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    auto key = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (!key || !value) continue;  // Go's ParseQuery skips a bad pair
+    out.emplace(std::move(*key), std::move(*value));
+  }
+}
+
+// The body of a form_post callback: Content-Length bytes after the head
+// (some may already be in `head`). nullopt when missing, too large or cut.
+std::optional<std::string> ReadFormBody(int fd, const std::string& head,
+                                        SteadyClock::time_point deadline) {
+  const std::size_t end = head.find("\r\n\r\n");
+  std::string lower = head.substr(0, end);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::size_t at = lower.find("\r\ncontent-length:");
+  if (at == std::string::npos) return std::nullopt;
+  std::size_t pos = at + 17;
+  while (pos < lower.size() && lower[pos] == ' ') ++pos;
+  std::size_t length = 0, digits = 0;
+  for (; pos < lower.size() && std::isdigit(static_cast<unsigned char>(lower[pos])); ++pos, ++digits) {
+    length = length * 10 + static_cast<std::size_t>(lower[pos] - '0');
+    if (length > kMaxRequestBytes) return std::nullopt;
+  }
+  if (digits == 0) return std::nullopt;
+  std::string body = head.substr(end + 4);
+  auto conn_deadline = std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(kConnectionReadMillis));
+  char chunk[2048];
+  while (body.size() < length) {
+    pollfd p{fd, POLLIN, 0};
+    int left = static_cast<int>(MillisLeft(conn_deadline));
+    if (left <= 0) return std::nullopt;
+    int rc = ::poll(&p, 1, left);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) return std::nullopt;
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    body.append(chunk, static_cast<std::size_t>(n));
+  }
+  body.resize(length);
+  return body;
+}
+
 std::optional<CallbackRequest> ParseRequestLine(std::string_view head) {
   auto eol = head.find("\r\n");
   std::string_view line = head.substr(0, eol);
@@ -241,18 +293,7 @@ std::optional<CallbackRequest> ParseRequestLine(std::string_view head) {
   auto q = target.find('?');
   req.path = std::string(target.substr(0, q));
   if (q == std::string_view::npos) return req;
-  std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    auto key = PercentDecode(pair.substr(0, eq), true);
-    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
-    if (!key || !value) continue;  // Go's ParseQuery skips a bad pair
-    req.query.emplace(std::move(*key), std::move(*value));
-  }
+  ParseForm(target.substr(q + 1), req.query);
   return req;
 }
 
@@ -370,6 +411,9 @@ class OidcLogin final : public LoginMethod {
         continue;
       }
       auto req = ParseRequestLine(*head);
+      std::optional<std::string> form;
+      if (req && req->method == "POST" && req->path == "/oidc/callback")
+        form = ReadFormBody(conn.get(), *head, deadline);
       Wipe(*head);
       if (!req) {
         Respond(conn.get(), 400, "Bad Request", ErrorHtml("malformed request"));
@@ -379,9 +423,23 @@ class OidcLogin final : public LoginMethod {
         Respond(conn.get(), 404, "Not Found", ErrorHtml("404 page not found"));
         continue;
       }
-      if (req->method != "GET") {
-        Respond(conn.get(), 405, "Method Not Allowed", ErrorHtml("only GET callbacks are supported"));
+      // As Vault's CLI: GET for the query response mode; POST for
+      // form_post, whose form values are written to the callback.
+      const bool post = req->method == "POST";
+      if (!post && req->method != "GET") {
+        Respond(conn.get(), 405, "Method Not Allowed", ErrorHtml("only GET and POST callbacks are supported"));
         continue;
+      }
+      if (post) {
+        if (!form) {
+          Respond(conn.get(), 400, "Bad Request", ErrorHtml("malformed form body"));
+          continue;
+        }
+        std::map<std::string, std::string> fields;
+        ParseForm(*form, fields);
+        Wipe(*form);
+        for (auto& [k, v] : req->query) fields.emplace(k, v);  // the body wins, as Go's FormValue
+        req->query = std::move(fields);
       }
       // As Vault's CLI, a provider error goes to the server too (which ends
       // the state); it is only added to what the user is told.
@@ -391,7 +449,15 @@ class OidcLogin final : public LoginMethod {
                            {"id_token", QueryValue(*req, "id_token")},
                            {"client_nonce", client_nonce}};
       for (auto& [k, v] : req->query) Wipe(v);
-      LogicalResult r = LogicalRead(ctx.client, "auth/" + mount + "/oidc/callback", query);
+      LogicalResult r;
+      if (post) {
+        Json data = Json::object();
+        for (const auto& [k, v] : query) data[k] = v;
+        r = LogicalWrite(ctx.client, "auth/" + mount + "/oidc/callback", data);
+        for (auto& v : data) Wipe(v.get_ref<std::string&>());
+      } else {
+        r = LogicalRead(ctx.client, "auth/" + mount + "/oidc/callback", query);
+      }
       for (auto& [k, v] : query) Wipe(v);
       Status st = r.error;
       if (st.ok() && !r.secret) st = Internal("empty response from credential provider");

@@ -82,6 +82,10 @@ class LoginOidcTest : public ::testing::Test {
         callback_query_ = QueryOf(r.url);
         return JsonResponse(200, kLoginOk);
       }
+      if (r.method == "PUT" && PathOf(r.url) == "/v1/auth/" + mount + "/oidc/callback") {
+        callback_body_ = Json::parse(r.body.value_or("null"));
+        return JsonResponse(200, kLoginOk);
+      }
       return std::nullopt;
     };
   }
@@ -91,6 +95,7 @@ class LoginOidcTest : public ::testing::Test {
   std::vector<std::string> browser_replies_;
   Json auth_url_body_;
   std::string callback_query_;
+  Json callback_body_;
 };
 
 TEST_F(LoginOidcTest, FullFlowThroughTheLocalListener) {
@@ -126,9 +131,37 @@ TEST_F(LoginOidcTest, FullFlowThroughTheLocalListener) {
   EXPECT_NE(t_.out.str().find("token                hvs.oidc\n"), std::string::npos);
 }
 
+TEST_F(LoginOidcTest, FormPostCallbackIsWrittenToTheServer) {
+  // oidc_response_mode=form_post: the provider's page POSTs the form; as
+  // Vault's CLI, its values (the body winning over the query) are written.
+  const std::string form = "state=st2&code=c%2B1&id_token=eyJ.x.y";
+  Script("https://idp/a", {"POST /oidc/callback?state=ignored HTTP/1.1\r\nHost: localhost\r\n"
+                           "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                           std::to_string(form.size()) + "\r\n\r\n" + form});
+  EXPECT_EQ(t_.Run({"login", "-method=oidc", "port=0"}), 0);
+  browser_.join();
+  ASSERT_TRUE(callback_body_.is_object());
+  EXPECT_EQ(callback_body_["state"], "st2");
+  EXPECT_EQ(callback_body_["code"], "c+1");
+  EXPECT_EQ(callback_body_["id_token"], "eyJ.x.y");
+  EXPECT_EQ(callback_body_["client_nonce"], auth_url_body_["client_nonce"]);
+  ASSERT_EQ(browser_replies_.size(), 1u);
+  EXPECT_NE(browser_replies_[0].find("Signed in via your OIDC provider"), std::string::npos);
+}
+
+TEST_F(LoginOidcTest, FormPostWithoutALengthIsRefusedAndTheWaitContinues) {
+  Script("https://idp/a", {"POST /oidc/callback HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                           Get("/oidc/callback?state=s&code=k")});
+  EXPECT_EQ(t_.Run({"login", "-method=oidc", "port=0"}), 0);
+  browser_.join();
+  ASSERT_EQ(browser_replies_.size(), 2u);
+  EXPECT_EQ(browser_replies_[0].rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
+  EXPECT_NE(callback_query_.find("code=k"), std::string::npos);
+}
+
 TEST_F(LoginOidcTest, StrayAndOversizedRequestsAreAnsweredAndTheWaitContinues) {
   std::string huge = "GET /oidc/callback?x=" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n";
-  Script("https://idp/a", {Get("/favicon.ico"), huge, "POST /oidc/callback HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+  Script("https://idp/a", {Get("/favicon.ico"), huge, "PUT /oidc/callback HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
                            Get("/oidc/callback?state=s&code=k")},
          "sso");
   EXPECT_EQ(t_.Run({"login", "-method=oidc", "-path=sso", "-no-store", "port=0", "callbackhost=127.0.0.1",
