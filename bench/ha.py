@@ -17,11 +17,13 @@ Prints figures and ratios. Usage: bench/ha.py [--duration 10] [--runs 10]
 """
 import argparse
 import os
+import re
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -84,11 +86,70 @@ def accepted_write(nodes, token, n):
     raise RuntimeError("no write accepted within 30 s of the kill")
 
 
+def create_tokens(node, token, n, threads=16):
+    """Creates n service tokens (ttl 2h) through `node`; returns their ids."""
+    def work(k):
+        s = requests.Session()
+        out = []
+        for _ in range(k):
+            r = s.post(node.url("/v1/auth/token/create"), json={"ttl": "2h"},
+                       headers={"X-Vault-Token": token}, verify=node.ca_cert, timeout=30)
+            r.raise_for_status()
+            out.append(r.json()["auth"]["client_token"])
+        return out
+    per = [n // threads + (1 if i < n % threads else 0) for i in range(threads)]
+    with ThreadPoolExecutor(threads) as ex:
+        return [t for part in ex.map(work, per) for t in part]
+
+
+def log_figure(node, pattern, after, timeout):
+    """The last match of `pattern` in the node's log past byte `after`, waiting up to timeout s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = node.log_path.read_bytes()[after:].decode(errors="replace")
+        found = re.findall(pattern, text)
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    return None
+
+
+def takeover_with_tokens(c, token, n):
+    """Kill -9 of the active with n live tokens: time to the first write, the
+    new active's state load, lookups of old tokens, the expiry index load."""
+    active = c.wait_one_active()
+    t0 = time.monotonic()
+    ids = create_tokens(active, token, n)
+    made = time.monotonic() - t0
+    survivors = [x for x in c.nodes if x is not active]
+    marks = {x.index: x.log_path.stat().st_size for x in survivors}
+    t0 = time.monotonic()
+    active.kill9()
+    t_write = accepted_write(survivors, token, "tokens") - t0
+    new = c.wait_one_active()
+    loaded_ms = log_figure(new, r"now the active node \(state loaded in (\d+) ms\)", marks[new.index], 10)
+    s = requests.Session()
+    sample = ids[:: max(1, len(ids) // 100)]
+    ok = sum(s.get(new.url("/v1/auth/token/lookup-self"), headers={"X-Vault-Token": t},
+                   verify=new.ca_cert, timeout=10).status_code == 200 for t in sample)
+    index = log_figure(new, r"token expiry index loaded: (\d+) tokens in (\d+) ms", marks[new.index], 300)
+    print(f"\ntakeover with {n} live tokens (created in {made:.1f} s): first accepted write "
+          f"{t_write:.2f} s after the kill; the new active loaded its state in {loaded_ms} ms; "
+          f"{ok}/{len(sample)} old tokens looked up on it")
+    if index:
+        print(f"  background expiry index: {index[0]} tokens loaded in {index[1]} ms "
+              f"(lookups do not wait for it)")
+    active.start()
+    active.wait_listening()
+    c.unseal(active.index)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--tokens", type=int, default=10000)
     ap.add_argument("--arca", default=str(ROOT / "build" / "arca"))
     args = ap.parse_args()
     cl.harness.ARCA_BIN = args.arca
@@ -100,7 +161,7 @@ def main():
     try:
         pki = cl.make_cluster_pki(tmp / "pki")
         c = cl.Cluster(tmp / "cluster", pki, lock_timeout="2s", request_timeout="5s",
-                       log_level="warn")
+                       log_level="info")  # info: the takeover figures come from the log
         for i, m in enumerate(c.members):
             bm = BenchMember(**{f: getattr(m, f) for f in m.__dataclass_fields__})
             bm.http_port = free_port()
@@ -152,6 +213,8 @@ def main():
               f"median {statistics.median(times):.2f} s, max {max(times):.2f} s, "
               f"min {min(times):.2f} s")
         print("runs: " + " ".join(f"{t:.2f}" for t in times))
+        if args.tokens > 0:
+            takeover_with_tokens(c, token, args.tokens)
     finally:
         if c is not None:
             c.stop()

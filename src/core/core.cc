@@ -368,6 +368,7 @@ Status Core::BecomeActive() {
   if (!im.config.ha_enabled) return FailedPrecondition("HA is not enabled");
   if (im.sealed.load()) return SealedError();
   if (im.active.load()) return OkStatus();
+  const SteadyTime start = im.clock.SteadyNow();
   // Another node may have rotated the keyring or written anything while we
   // stood by: start from what storage holds.
   Status st = im.barrier.ReloadKeyring();
@@ -385,7 +386,9 @@ Status Core::BecomeActive() {
   im.barrier.ClearCache();
   ARCA_RETURN_IF_ERROR(im.LoadState());
   im.active.store(true, std::memory_order_release);
-  spdlog::info("core: this node is now the active node");
+  spdlog::info("core: this node is now the active node (state loaded in {} ms)",
+               std::chrono::duration_cast<std::chrono::milliseconds>(im.clock.SteadyNow() - start)
+                   .count());
   return OkStatus();
 }
 

@@ -3,6 +3,9 @@
 #include "core/token_store.h"
 
 #include <algorithm>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
 
 #include "base/cidr.h"
 #include "base/encoding.h"
@@ -493,6 +496,7 @@ Status TokenStore::LoadIndex() {
     std::lock_guard lock(mu_);
     epoch = clear_epoch_;
   }
+  const SteadyTime start = clock_.SteadyNow();
   ARCA_ASSIGN_OR_RETURN(auto hashes, storage_.List(kIdPrefix));
   for (const auto& hash : hashes) {
     if (!IsHash(hash)) continue;
@@ -512,6 +516,9 @@ Status TokenStore::LoadIndex() {
   }
   std::lock_guard lock(mu_);
   if (clear_epoch_ == epoch) index_loaded_ = true;
+  spdlog::info("core: token expiry index loaded: {} tokens in {} ms", hashes.size(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(clock_.SteadyNow() - start)
+                   .count());
   return OkStatus();
 }
 
