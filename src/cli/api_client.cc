@@ -244,7 +244,8 @@ StatusOr<ApiResponse> Client::SendOnce(const std::string& method, const std::str
   for (const auto& h : cfg_.extra_headers) req.headers.push_back(h);
 
   auto resp = transport_.Send(req);
-  if (!resp.ok()) return Unavailable(MethodOp(method) + " \"" + url + "\": " + resp.status().message());
+  if (!resp.ok())
+    return Unavailable(MethodOp(method) + " \"" + UrlForDisplay(url) + "\": " + resp.status().message());
   ApiResponse out;
   out.status = resp->status;
   out.headers = std::move(resp->headers);
@@ -288,7 +289,8 @@ StatusOr<ApiResponse> Client::RawBytes(const std::string& method, std::string_vi
       if (loc.empty()) return resp;
       std::string next = ResolveLocation(url, loc);
       if (SchemeOf(url) == "https" && SchemeOf(next) != "https")
-        return Unavailable(MethodOp(method) + " \"" + url + "\": redirect would cause protocol downgrade");
+        return Unavailable(MethodOp(method) + " \"" + UrlForDisplay(url) +
+                           "\": redirect would cause protocol downgrade");
       url = next;
       redirected = true;
       continue;

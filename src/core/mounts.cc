@@ -167,8 +167,9 @@ Status Core::Impl::MountEngine(MountEntry e, bool persist) {
 }
 
 Status Core::Impl::Unmount(std::string route_path) {
-  std::lock_guard mlock(mounts_mu);
   if (route_path.empty() || route_path.back() != '/') route_path += '/';
+  ARCA_RETURN_IF_ERROR(RevokeMountTokens(route_path));
+  std::lock_guard mlock(mounts_mu);
   auto route = router.Get(route_path);
   if (!route) return OkStatus();
   const MountEntry& e = *route->mount;
@@ -180,11 +181,26 @@ Status Core::Impl::Unmount(std::string route_path) {
   return storage::DeletePrefix(barrier, e.StoragePrefix());
 }
 
+// As Vault, disabling or moving an auth method revokes the tokens it issued
+// (their renewals would otherwise be judged by whatever is mounted there
+// next). Done before the mount lock is taken: revocation runs hooks.
+Status Core::Impl::RevokeMountTokens(const std::string& route_path) {
+  if (route_path.rfind("auth/", 0) != 0 || route_path == "auth/token/" || !tokens) return OkStatus();
+  ARCA_ASSIGN_OR_RETURN(int n, tokens->RevokeByPathPrefix(route_path));
+  if (n > 0) spdlog::info("core: revoked {} tokens of the auth method at {}", n, route_path);
+  return OkStatus();
+}
+
 Status Core::Impl::Remount(std::string from, std::string to) {
-  std::lock_guard mlock(mounts_mu);
   if (from.empty() || to.empty()) return InvalidArgument("both 'from' and 'to' must be specified");
   if (from.back() != '/') from += '/';
   if (to.back() != '/') to += '/';
+  ARCA_RETURN_IF_ERROR(RemountLocked(from, to));
+  return RevokeMountTokens(from);  // the tokens still name the old path
+}
+
+Status Core::Impl::RemountLocked(const std::string& from, const std::string& to) {
+  std::lock_guard mlock(mounts_mu);
   auto route = router.Get(from);
   if (!route) return InvalidArgument("no matching mount at \"" + from + "\"");
   MountEntry e = *route->mount;

@@ -201,6 +201,8 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
   if (token && !token->UsableFrom(req.remote_address)) {
     if (!unauth) return PermissionDenied();
     token.reset();
+    Wipe(req.client_token);  // backends that read it (ui/mounts) must not see it either
+    req.client_token.clear();
   }
   if (!unauth && !token) return PermissionDenied();
   if (token && !token->entity_id.empty() && identity && identity->IsEntityDisabled(token->entity_id))

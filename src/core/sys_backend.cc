@@ -42,9 +42,14 @@ std::shared_ptr<logical::Backend> Core::Impl::MakeTokenBackend() {
   backend->SetAuthRenewer([this](std::string_view token_path, const logical::Auth& auth,
                                  const logical::Request& caller) -> StatusOr<logical::Auth> {
     auto route = router.Match(token_path);
-    if (!route || !route->mount->is_auth || route->mount->type == "token") return auth;
-    const std::string prefix = route->mount->RoutePath();
-    if (!StartsWith(token_path, prefix)) return auth;
+    if (route && route->mount->type == "token") return auth;
+    const std::string prefix = route ? route->mount->RoutePath() : std::string();
+    // Fail closed, as Vault's router: a login token whose method is gone
+    // (or moved) is not renewed by whatever is mounted there now.
+    if (!route || !route->mount->is_auth || !StartsWith(token_path, prefix)) {
+      return Internal("failed to renew entry: no handler for route \"" + std::string(token_path) +
+                      "\". route entry not found.");
+    }
     logical::Request r;
     r.id = caller.id;
     r.operation = Operation::kUpdate;

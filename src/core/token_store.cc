@@ -452,6 +452,23 @@ Status TokenStore::RevokeTree(const TokenEntry& entry) {
   return OkStatus();
 }
 
+StatusOr<int> TokenStore::RevokeByPathPrefix(std::string_view prefix) {
+  ARCA_ASSIGN_OR_RETURN(auto hashes, storage_.List(kIdPrefix));
+  int matched = 0;
+  for (const auto& hash : hashes) {
+    if (!IsHash(hash)) continue;
+    auto loaded = Load(hash);
+    if (!loaded.ok()) {
+      if (loaded.status().code() == Code::kDataLoss) continue;  // skip a corrupt entry
+      return loaded.status();
+    }
+    if (!*loaded || (*loaded)->first.path.rfind(prefix, 0) != 0) continue;
+    ++matched;
+    ARCA_RETURN_IF_ERROR(RevokeTree((*loaded)->first));
+  }
+  return matched;
+}
+
 Status TokenStore::RevokeOrphan(const TokenEntry& entry) {
   const std::string hash = HashOf(entry);
   if (!IsHash(hash)) return OkStatus();

@@ -147,6 +147,10 @@ class TokenStore {
   Status RevokeTree(const TokenEntry& entry);
   // Revokes the token only; its children become orphans.
   Status RevokeOrphan(const TokenEntry& entry);
+  // Revokes (with descendants) every token whose path starts with `prefix`,
+  // e.g. "auth/jwt/" when that auth method is disabled. Returns how many
+  // matched. Bounded by the number of stored tokens.
+  StatusOr<int> RevokeByPathPrefix(std::string_view prefix);
 
   // Sorted accessors of all stored tokens.
   StatusOr<std::vector<std::string>> ListAccessors();

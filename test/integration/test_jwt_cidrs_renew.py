@@ -99,3 +99,58 @@ def test_jwt_token_renewal_follows_its_role(egi):
         egi.srv.client().auth.token.renew(auth["client_token"])
     # The token itself still works until it expires.
     assert client.is_authenticated()
+
+
+def extra_jwt_mount(egi, path: str) -> None:
+    """Another jwt mount configured as jwt/ (discovery on the same provider)."""
+    root = egi.srv.client()
+    root.sys.enable_auth_method("jwt", path=path)
+    cfg = egi.srv.request("GET", "/v1/auth/jwt/config").json()["data"]
+    body = {k: cfg[k] for k in ("oidc_discovery_url", "oidc_discovery_ca_pem", "bound_issuer")
+            if cfg.get(k)}
+    r = egi.srv.request("POST", f"/v1/auth/{path}/config", json=body)
+    assert r.status_code in (200, 204), r.text
+    r = egi.srv.request("POST", f"/v1/auth/{path}/role/any", json={
+        "role_type": "jwt", "user_claim": "sub", "bound_claims_type": "glob",
+        "bound_claims": {"sub": "*@egi.eu"}, "token_policies": ["default"], "token_ttl": "1h"})
+    assert r.status_code in (200, 204), r.text
+
+
+def test_disabling_a_jwt_mount_revokes_its_tokens(egi):
+    path = harness.uniq("jwtoff")
+    extra_jwt_mount(egi, path)
+    _, auth = egi.jwt_login(egi.provider.access_token(egi.new_user()), role="any", path=path)
+    token = auth["client_token"]
+    lookup_self(egi, token)
+    egi.srv.client().sys.disable_auth_method(path)
+    r = egi.srv.request("POST", "/v1/auth/token/renew-self", token=token, json={})
+    harness.assert_error(r, 403, "permission denied")
+    r = egi.srv.request("GET", "/v1/auth/token/lookup-self", token=token)
+    harness.assert_error(r, 403, "permission denied")
+
+
+def test_moving_a_jwt_mount_revokes_its_tokens(egi):
+    src, dst = harness.uniq("jwtfrom"), harness.uniq("jwtto")
+    extra_jwt_mount(egi, src)
+    _, auth = egi.jwt_login(egi.provider.access_token(egi.new_user()), role="any", path=src)
+    token = auth["client_token"]
+    lookup_self(egi, token)
+    r = egi.srv.request("POST", "/v1/sys/remount", json={"from": f"auth/{src}", "to": f"auth/{dst}"})
+    assert r.status_code in (200, 204), r.text
+    harness.assert_error(egi.srv.request("GET", "/v1/auth/token/lookup-self", token=token),
+                         403, "permission denied")
+    # The moved mount still logs users in.
+    _, again = egi.jwt_login(egi.provider.access_token(egi.new_user()), role="any", path=dst)
+    assert lookup_self(egi, again["client_token"])["path"].startswith(f"auth/{dst}/")
+
+
+def test_ui_mounts_ignores_a_token_used_outside_its_cidrs(egi):
+    r = egi.srv.request("POST", "/v1/auth/token/roles/far-ui",
+                        json={"token_bound_cidrs": ["10.255.0.0/16"], "allowed_policies": ["default"]})
+    assert r.status_code in (200, 204), r.text
+    token = egi.srv.client().auth.token.create(role_name="far-ui")["auth"]["client_token"]
+    as_root = egi.srv.request("GET", "/v1/sys/internal/ui/mounts").json()["data"]
+    as_far = egi.srv.request("GET", "/v1/sys/internal/ui/mounts", token=token).json()["data"]
+    anonymous = egi.srv.request("GET", "/v1/sys/internal/ui/mounts", token=None).json()["data"]
+    assert as_root["secret"]  # root sees the mounts
+    assert as_far == anonymous  # the out-of-range token counts for nothing

@@ -97,6 +97,8 @@ struct Core::Impl {
   StatusOr<Route> MakeRoute(const MountEntry& e);
   Status MountEngine(MountEntry e, bool persist);
   Status Unmount(std::string route_path);
+  Status RemountLocked(const std::string& from, const std::string& to);
+  Status RevokeMountTokens(const std::string& route_path);
   Status Remount(std::string from, std::string to);
   // Applies the mount config fields present in `fields` (TTLs, with "system"
   // meaning the default; header lists; listing_visibility; token_type for
