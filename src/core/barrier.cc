@@ -410,6 +410,18 @@ StatusOr<std::optional<std::string>> Barrier::Get(std::string_view key) {
   return plain;
 }
 
+// Not cached: a value read for update may be older than the latest write,
+// and the cache must only ever hold what storage holds now.
+StatusOr<std::optional<std::string>> Barrier::GetForUpdate(std::string_view key) {
+  if (Sealed()) return SealedError();
+  ARCA_RETURN_IF_ERROR(RefuseReserved(key));
+  if (auto hit = cache_.Lookup(key)) return std::move(hit->plain);
+  ARCA_ASSIGN_OR_RETURN(auto raw, physical_.GetForUpdate(key));
+  if (!raw) return std::optional<std::string>();
+  ARCA_ASSIGN_OR_RETURN(std::string plain, Decrypt(key, *raw));
+  return std::optional<std::string>(std::move(plain));
+}
+
 Status Barrier::Put(std::string_view key, std::string_view value) {
   if (Sealed()) return SealedError();
   ARCA_RETURN_IF_ERROR(RefuseReserved(key));
@@ -438,9 +450,28 @@ StatusOr<std::vector<std::string>> Barrier::List(std::string_view prefix) {
   return physical_.List(prefix);
 }
 
-Status Barrier::Txn(const std::vector<storage::Condition>& conditions,
-                    const std::vector<storage::Op>& ops) {
-  if (Sealed()) return SealedError();
+// kEquals on plaintext becomes kEquals on the exact ciphertext compared, so
+// the physical Txn checks that nothing changed since (nonces make each
+// stored ciphertext unique: the same bytes are the same write).
+//
+// Where the ciphertext comes from, and why the outcome is unchanged:
+// * A cache hit whose plaintext matches: no read. Were it stale (another
+//   writer), the physical compare fails; the key is dropped from the cache
+//   below and the caller's retry reads storage.
+// * Otherwise, first a read for update (etcd: serializable, no raft round).
+//   If its plaintext matches, its ciphertext goes into the compare: when it
+//   is still the stored one the condition truly holds; when it was stale the
+//   physical compare fails and nothing is applied (Aborted). A stale value
+//   can thus never make a write succeed that should not; it can only make
+//   one fail that should not. So an Aborted after such a read is not
+//   trusted: the conditions are resolved again with linearizable reads and
+//   the Txn is sent once more (safe: the first was not applied). If the
+//   read for update is missing or does not match, it decides nothing: the
+//   linearizable read does. Either way the caller gets the outcome a
+//   linearizable read would have given, and pays the consensus read only
+//   when the cheap one disagrees with what it expects.
+StatusOr<std::vector<storage::Condition>> Barrier::SealConditions(
+    const std::vector<storage::Condition>& conditions, bool for_update, bool* maybe_stale) {
   std::vector<storage::Condition> conds;
   conds.reserve(conditions.size());
   for (const auto& c : conditions) {
@@ -449,14 +480,23 @@ Status Barrier::Txn(const std::vector<storage::Condition>& conditions,
       conds.push_back(c);
       continue;
     }
-    // Compare plaintext now; the physical Txn then checks that the exact
-    // ciphertext we compared is still there (nonces make each one unique).
-    // A cached value saves the read; were it stale, the physical check
-    // fails and the caller retries with the key dropped from the cache.
     if (auto hit = cache_.Lookup(c.key); hit && hit->plain && ConstantTimeEquals(*hit->plain, c.value)) {
       conds.push_back(storage::Condition::Equals(c.key, std::move(hit->sealed)));
       Wipe(*hit->plain);
       continue;
+    }
+    if (for_update) {
+      ARCA_ASSIGN_OR_RETURN(auto raw, physical_.GetForUpdate(c.key));
+      if (raw) {
+        ARCA_ASSIGN_OR_RETURN(std::string plain, Decrypt(c.key, *raw));
+        const bool equal = ConstantTimeEquals(plain, c.value);
+        Wipe(plain);
+        if (equal) {
+          conds.push_back(storage::Condition::Equals(c.key, std::move(*raw)));
+          *maybe_stale = true;
+          continue;
+        }
+      }
     }
     ARCA_ASSIGN_OR_RETURN(auto raw, physical_.Get(c.key));
     if (!raw) return Aborted("transaction condition failed");
@@ -466,6 +506,13 @@ Status Barrier::Txn(const std::vector<storage::Condition>& conditions,
     if (!equal) return Aborted("transaction condition failed");
     conds.push_back(storage::Condition::Equals(c.key, std::move(*raw)));
   }
+  return conds;
+}
+
+Status Barrier::Txn(const std::vector<storage::Condition>& conditions,
+                    const std::vector<storage::Op>& ops) {
+  if (Sealed()) return SealedError();
+  for (const auto& c : conditions) ARCA_RETURN_IF_ERROR(RefuseReserved(c.key));
   std::vector<storage::Op> sealed_ops;
   sealed_ops.reserve(ops.size());
   // What each key holds after the Txn (the last op on a key wins).
@@ -481,14 +528,26 @@ Status Barrier::Txn(const std::vector<storage::Condition>& conditions,
     after[op.key] = ReadCache::Cached{op.value, sealed};
     sealed_ops.push_back(storage::Op::Put(op.key, std::move(sealed)));
   }
-  std::vector<std::pair<const std::string*, ReadCache::Ticket>> tickets;
-  tickets.reserve(after.size());
-  for (const auto& [key, v] : after) tickets.emplace_back(&key, cache_.BeginWrite(key));
-  Status st = physical_.Txn(conds, sealed_ops);
-  for (const auto& [key, ticket] : tickets) {
-    std::optional<ReadCache::Cached> written;
-    if (st.ok()) written = std::move(after[*key]);
-    cache_.FinishWrite(*key, written, ticket);
+  auto commit = [&](const std::vector<storage::Condition>& conds) {
+    std::vector<std::pair<const std::string*, ReadCache::Ticket>> tickets;
+    tickets.reserve(after.size());
+    for (const auto& [key, v] : after) tickets.emplace_back(&key, cache_.BeginWrite(key));
+    Status st = physical_.Txn(conds, sealed_ops);
+    for (const auto& [key, ticket] : tickets) {
+      std::optional<ReadCache::Cached> written;
+      if (st.ok()) written = std::move(after[*key]);
+      cache_.FinishWrite(*key, written, ticket);
+    }
+    return st;
+  };
+  bool maybe_stale = false;
+  StatusOr<std::vector<storage::Condition>> conds =
+      SealConditions(conditions, /*for_update=*/true, &maybe_stale);
+  Status st = conds.ok() ? commit(*conds) : conds.status();
+  if (IsAborted(st) && maybe_stale) {
+    // Not trusted (see SealConditions): once more, on linearizable reads.
+    conds = SealConditions(conditions, /*for_update=*/false, nullptr);
+    st = conds.ok() ? commit(*conds) : conds.status();
   }
   if (IsAborted(st))
     for (const auto& c : conditions) cache_.Invalidate(c.key);

@@ -78,12 +78,18 @@ class Barrier final : public storage::Backend {
   Status VerifyRootKey(const SecureBytes& root_key);
 
   StatusOr<std::optional<std::string>> Get(std::string_view key) override;
+  // A cache hit is returned as is (the cache is kept by this process, the
+  // only writer while it is active); a miss reads the physical backend's
+  // GetForUpdate and is never cached (it may be older than the latest write).
+  StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override;
   Status Put(std::string_view key, std::string_view value) override;
   Status Delete(std::string_view key) override;
   StatusOr<std::vector<std::string>> List(std::string_view prefix) override;
   // kEquals conditions compare plaintext: the barrier reads and decrypts the
   // current value and turns the condition into one on that exact ciphertext,
-  // so the physical transaction stays atomic.
+  // so the physical transaction stays atomic. The outcome is the same as if
+  // that read were linearizable (it may be a read for update, redone
+  // linearizably before Aborted is returned).
   Status Txn(const std::vector<storage::Condition>& conditions,
              const std::vector<storage::Op>& ops) override;
 
@@ -95,6 +101,12 @@ class Barrier final : public storage::Backend {
   StatusOr<std::unique_ptr<Keyring>> LoadKeyring(const SecureBytes& root_key);
   StatusOr<std::string> Encrypt(std::string_view path, std::string_view plaintext);
   StatusOr<std::string> Decrypt(std::string_view path, std::string_view ciphertext) const;
+  // `conditions` with every kEquals turned into one on the stored ciphertext
+  // (see Txn). Aborted when one cannot hold. With `for_update`, uncached
+  // values are read with GetForUpdate, and *maybe_stale says whether one of
+  // them was used.
+  StatusOr<std::vector<storage::Condition>> SealConditions(
+      const std::vector<storage::Condition>& conditions, bool for_update, bool* maybe_stale);
 
   storage::Backend& physical_;
   Clock& clock_;

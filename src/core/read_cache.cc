@@ -1,6 +1,7 @@
 // arca: ReadCache implementation (sharded LRU with write generations).
 #include "core/read_cache.h"
 
+#include <deque>
 #include <functional>
 
 #include "base/secure.h"
@@ -15,6 +16,11 @@ struct ReadCache::Entry {
 struct ReadCache::Shard {
   std::mutex mu;
   uint64_t generation = 0;
+  // Keys written (BeginWrite, FinishWrite, Invalidate), each with the
+  // generation it made, oldest first; bounded. A ticket older than
+  // `forgotten` cannot be checked against it (Clear, or entries dropped).
+  std::deque<std::pair<uint64_t, std::string>> log;
+  uint64_t forgotten = 0;
   std::size_t bytes = 0;
   std::list<std::string> order;  // most recently used first
   std::unordered_map<std::string, Entry> entries;
@@ -26,6 +32,29 @@ std::size_t Cost(std::string_view key, const ReadCache::Cached& v) {
 }
 void WipeCached(ReadCache::Cached& v) {
   if (v.plain) Wipe(*v.plain);
+}
+constexpr std::size_t kLogEntries = 256;  // per shard
+}  // namespace
+
+namespace {
+// Records a write of `key` at the shard's (just bumped) generation.
+template <typename Shard>
+void Touch(Shard& s, std::string_view key) {
+  s.log.emplace_back(s.generation, std::string(key));
+  if (s.log.size() > kLogEntries) {
+    s.forgotten = s.log.front().first;
+    s.log.pop_front();
+  }
+}
+// Whether a write may have touched `key` since the ticket's generation.
+template <typename Shard>
+bool WrittenSince(const Shard& s, std::string_view key, uint64_t generation) {
+  if (generation == s.generation) return false;
+  if (generation < s.forgotten) return true;
+  for (auto it = s.log.rbegin(); it != s.log.rend() && it->first > generation; ++it) {
+    if (it->second == key) return true;
+  }
+  return false;
 }
 }  // namespace
 
@@ -77,7 +106,7 @@ void ReadCache::Insert(std::string_view key, const std::optional<std::string>& p
   if (plain && plain->size() > max_value_bytes_) return;
   Shard& s = *shards_[ticket.shard];
   std::lock_guard lock(s.mu);
-  if (s.generation != ticket.generation) return;  // a write raced this read
+  if (WrittenSince(s, key, ticket.generation)) return;  // a write raced this read
   InsertLocked(s, key, Cached{plain, plain ? std::string(sealed) : std::string()});
 }
 
@@ -101,6 +130,7 @@ ReadCache::Ticket ReadCache::BeginWrite(std::string_view key) {
   Shard& s = *shards_[t.shard];
   std::lock_guard lock(s.mu);
   t.generation = ++s.generation;
+  Touch(s, key);
   EraseLocked(s, key);
   return t;
 }
@@ -110,8 +140,9 @@ void ReadCache::FinishWrite(std::string_view key, const std::optional<Cached>& w
   if (!enabled()) return;
   Shard& s = *shards_[ticket.shard];
   std::lock_guard lock(s.mu);
-  const bool alone = s.generation == ticket.generation;
+  const bool alone = !WrittenSince(s, key, ticket.generation);
   ++s.generation;  // readers that started during the write must not insert
+  Touch(s, key);
   if (alone && written && (!written->plain || written->plain->size() <= max_value_bytes_)) {
     InsertLocked(s, key, *written);
   } else {
@@ -124,6 +155,7 @@ void ReadCache::Invalidate(std::string_view key) {
   Shard& s = *shards_[ShardOf(key)];
   std::lock_guard lock(s.mu);
   ++s.generation;
+  Touch(s, key);
   EraseLocked(s, key);
 }
 
@@ -132,6 +164,8 @@ void ReadCache::Clear() {
     Shard& s = *sp;
     std::lock_guard lock(s.mu);
     ++s.generation;
+    s.forgotten = s.generation;  // every ticket from before is void
+    s.log.clear();
     for (auto& [k, e] : s.entries) WipeCached(e.value);
     s.entries.clear();
     s.order.clear();

@@ -10,10 +10,12 @@
 //
 // Coherence: a writer calls BeginWrite(key) before the physical write and
 // FinishWrite(...) after it: the new value is cached only if no other write
-// touched the shard in between, otherwise the key is dropped. A reader takes
+// touched the key in between, otherwise the key is dropped. A reader takes
 // a ticket from BeginMiss() before it reads storage and its Insert() is
-// dropped if any write touched the shard since, so a value read before a
-// write can never be cached after it. The cache is only correct while this
+// dropped if any write touched the key since, so a value read before a
+// write can never be cached after it. (Each shard logs the last keys
+// written; when a ticket is older than that log, any write to the shard
+// since drops the value, as if every key had been written.) The cache is only correct while this
 // process is the only writer: core clears it when a node becomes active, and
 // after a snapshot restore.
 //

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "engines/internal/kv_v2.h"
+#include "engines/internal/kv_v2_memo.h"
 #include "logical/fields.h"
 
 namespace arca::engines::internal {
@@ -205,6 +206,11 @@ KvV2Backend::Route KvV2Backend::Parse(std::string_view path, Operation op) {
   return r;
 }
 
+KvV2Backend::KvV2Backend(storage::Backend* storage, Clock& clock)
+    : storage_(storage), clock_(clock), memo_(std::make_unique<MetadataMemo>()) {}
+
+KvV2Backend::~KvV2Backend() = default;
+
 StatusOr<Response> KvV2Backend::HandleRequest(Request& req) {
   return Guarded([&]() -> StatusOr<Response> {
     storage::Backend* s = req.storage ? req.storage : storage_;
@@ -300,15 +306,27 @@ StatusOr<Response> KvV2Backend::Mutate(storage::Backend& s, const std::string& k
   std::unique_lock lock(locks_.For(key));
   const std::string mkey = MetaKey(key);
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(mkey));
+    // The first attempt reads the metadata for update (it may be older than
+    // the latest write, but the Txn below is conditioned on exactly these
+    // bytes, so a stale read only aborts it); retries read linearizably, so
+    // a lagging etcd member cannot starve the write. An outcome that writes
+    // nothing (an error, a CAS mismatch, nothing to change) is never
+    // returned from a read for update: it is decided again on a
+    // linearizable read. Other reads (the config, version data) stay Get.
+    const bool for_update = attempt == 0;
+    ARCA_ASSIGN_OR_RETURN(auto raw, for_update ? s.GetForUpdate(mkey) : s.Get(mkey));
     std::optional<KeyMetadata> meta;
     if (raw) {
-      ARCA_ASSIGN_OR_RETURN(KeyMetadata m, DecodeMetadata(*raw));
+      StatusOr<KeyMetadata> decoded = DecodeMetadata(*raw);
+      if (!decoded.ok() && for_update) continue;
+      ARCA_ASSIGN_OR_RETURN(KeyMetadata m, std::move(decoded));
       if (m.key.empty()) m.key = key;
       meta = std::move(m);
     }
     Mutation m;
-    ARCA_ASSIGN_OR_RETURN(Response resp, fn(meta, m));
+    StatusOr<Response> decided = fn(meta, m);
+    if (for_update && (!decided.ok() || !m.commit)) continue;
+    ARCA_ASSIGN_OR_RETURN(Response resp, std::move(decided));
     if (!m.commit) return resp;
 
     std::vector<storage::Condition> conds;
@@ -346,8 +364,11 @@ StatusOr<Response> KvV2Backend::ReadData(storage::Backend& s, const std::string&
     ARCA_ASSIGN_OR_RETURN(depth, logical::GetInt(data, "depth"));
   }
   std::shared_lock lock(locks_.For(key));
-  ARCA_ASSIGN_OR_RETURN(auto meta, LoadMetadata(s, key));
-  if (!meta) return NotFound();
+  if (key.empty()) return NotFound();
+  ARCA_ASSIGN_OR_RETURN(auto raw_meta, s.Get(MetaKey(key)));
+  if (!raw_meta) return NotFound();
+  ARCA_ASSIGN_OR_RETURN(auto decoded, memo_->Decode(key, *raw_meta));
+  const KeyMetadata* meta = &decoded->meta;
   uint64_t ver = meta->current_version;
   if (version_param && *version_param > 0) ver = uint64_t(*version_param);
   auto it = meta->versions.find(ver);
@@ -355,12 +376,14 @@ StatusOr<Response> KvV2Backend::ReadData(storage::Backend& s, const std::string&
 
   const char* field = subkeys ? "subkeys" : "data";
   Response resp = Response::WithData(
-      Json{{field, nullptr}, {"metadata", VersionJson(ver, it->second, *meta)}});
+      Json{{field, nullptr},
+           {"metadata", ver == meta->current_version ? decoded->current_version_json
+                                                     : VersionJson(ver, it->second, *meta)}});
   if (IsDeleted(it->second, Now()) || it->second.destroyed) {
     resp.http_status = 404;
     return resp;
   }
-  ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(VersionKey(key, ver)));
+  ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(decoded->version_prefix + std::to_string(ver)));
   if (!raw) return Internal("could not find version data");
   auto obj = ParseJsonObject(*raw);
   if (!obj) return Internal("kv: corrupt version data in storage");

@@ -59,6 +59,15 @@ class Backend {
   virtual ~Backend() = default;
 
   virtual StatusOr<std::optional<std::string>> Get(std::string_view key) = 0;
+  // A read for update: as Get, but it may return a value older than the
+  // latest write (etcd: a serializable read, no consensus round). Use it
+  // only to build a write conditioned on what it returned (Txn with Equals
+  // or Absent on the key): were it stale, that write is Aborted and the
+  // caller retries with Get. Never base a decision that writes nothing on
+  // it. The default is Get.
+  virtual StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) {
+    return Get(key);
+  }
   virtual Status Put(std::string_view key, std::string_view value) = 0;
   virtual Status Delete(std::string_view key) = 0;
   virtual StatusOr<std::vector<std::string>> List(std::string_view prefix) = 0;
@@ -83,6 +92,7 @@ class View final : public Backend {
   const std::string& prefix() const { return prefix_; }
 
   StatusOr<std::optional<std::string>> Get(std::string_view key) override;
+  StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override;
   Status Put(std::string_view key, std::string_view value) override;
   Status Delete(std::string_view key) override;
   StatusOr<std::vector<std::string>> List(std::string_view prefix) override;

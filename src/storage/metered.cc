@@ -32,6 +32,9 @@ Metered::Metered(Backend& inner) : inner_(inner) { (void)Latency(); }
 StatusOr<std::optional<std::string>> Metered::Get(std::string_view key) {
   return Timed("get", [&] { return inner_.Get(key); });
 }
+StatusOr<std::optional<std::string>> Metered::GetForUpdate(std::string_view key) {
+  return Timed("get_for_update", [&] { return inner_.GetForUpdate(key); });
+}
 Status Metered::Put(std::string_view key, std::string_view value) {
   return Timed("put", [&] { return inner_.Put(key, value); });
 }

@@ -12,6 +12,7 @@ class Metered final : public Backend {
   explicit Metered(Backend& inner);  // `inner` must outlive this
 
   StatusOr<std::optional<std::string>> Get(std::string_view key) override;
+  StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override;  // op "get_for_update"
   Status Put(std::string_view key, std::string_view value) override;
   Status Delete(std::string_view key) override;
   StatusOr<std::vector<std::string>> List(std::string_view prefix) override;

@@ -38,6 +38,46 @@ TEST(ReadCacheTest, InsertAfterConcurrentWriteIsDropped) {
   EXPECT_FALSE(c.Lookup("k").has_value());
 }
 
+TEST(ReadCacheTest, WritesToOtherKeysDoNotDropAnInsertOrAWrite) {
+  ReadCache c(1000, 1 << 20, 1024);
+  auto miss = c.BeginMiss("k");
+  auto w = c.BeginWrite("w");
+  // 64 keys: many share a shard with "k" or "w" (16 shards).
+  for (int i = 0; i < 64; ++i) {
+    const std::string other = "other" + std::to_string(i);
+    auto t = c.BeginWrite(other);
+    c.FinishWrite(other, ReadCache::Cached{std::string("x"), "sx"}, t);
+    c.Invalidate("gone" + std::to_string(i));
+  }
+  c.Insert("k", std::nullopt, "", miss);
+  c.FinishWrite("w", ReadCache::Cached{std::string("v"), "sv"}, w);
+  ASSERT_TRUE(c.Lookup("k").has_value());
+  EXPECT_FALSE(c.Lookup("k")->plain.has_value());
+  ASSERT_TRUE(c.Lookup("w").has_value());
+  EXPECT_EQ(*c.Lookup("w")->plain, "v");
+}
+
+TEST(ReadCacheTest, TicketsOlderThanTheWriteLogOrAClearAreVoid) {
+  ReadCache c(1000, 1 << 20, 1024);
+  auto miss = c.BeginMiss("k");
+  auto w = c.BeginWrite("w");
+  for (int i = 0; i < 16 * 1000; ++i) c.Invalidate("other" + std::to_string(i));
+  c.Insert("k", std::string("old"), "s", miss);
+  c.FinishWrite("w", ReadCache::Cached{std::string("v"), "sv"}, w);
+  EXPECT_FALSE(c.Lookup("k").has_value());
+  EXPECT_FALSE(c.Lookup("w").has_value());
+
+  auto before = c.BeginMiss("k");
+  auto write = c.BeginWrite("w");
+  c.Clear();
+  c.Insert("k", std::string("old"), "s", before);
+  c.FinishWrite("w", ReadCache::Cached{std::string("v"), "sv"}, write);
+  EXPECT_FALSE(c.Lookup("k").has_value());
+  EXPECT_FALSE(c.Lookup("w").has_value());
+  c.Insert("k", std::string("new"), "s", c.BeginMiss("k"));  // after the Clear: kept
+  EXPECT_TRUE(c.Lookup("k").has_value());
+}
+
 TEST(ReadCacheTest, InvalidateRemovesAndBoundsHold) {
   ReadCache c(16 * 4, 1 << 20, 8);  // 4 entries per shard, values up to 8 bytes
   for (int i = 0; i < 1000; ++i) {

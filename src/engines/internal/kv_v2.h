@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,7 +97,8 @@ struct Mutation {
 
 class KvV2Backend final : public logical::Backend {
  public:
-  KvV2Backend(storage::Backend* storage, Clock& clock) : storage_(storage), clock_(clock) {}
+  KvV2Backend(storage::Backend* storage, Clock& clock);
+  ~KvV2Backend() override;
 
   StatusOr<Response> HandleRequest(Request& req) override;
   StatusOr<bool> Exists(Request& req) override;
@@ -149,6 +151,7 @@ class KvV2Backend final : public logical::Backend {
   storage::Backend* storage_;
   Clock& clock_;
   KeyLocks locks_;
+  std::unique_ptr<class MetadataMemo> memo_;  // the read path's decoded metadata
 };
 
 }  // namespace arca::engines::internal

@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
+#include "base/clock.h"
 #include "storage/internal_list.h"
 
 namespace arca::storage::etcd {
@@ -13,6 +16,10 @@ namespace {
 constexpr int64_t kPageSize = 1000;
 constexpr std::size_t kReplaceBatch = 100;
 constexpr char kFencedMessage[] = "fenced: this node is no longer the active node";
+constexpr std::size_t kItemOverhead = 16;  // protobuf framing of one op or compare, roughly
+// How far down the queue a batch looks for writes that do not conflict.
+constexpr std::size_t kMaxScan = 1024;
+constexpr std::chrono::milliseconds kDefaultTimeout{5000};  // a client without one
 
 Status ResourceExhausted(std::string m) { return Status(Code::kResourceExhausted, std::move(m)); }
 
@@ -102,10 +109,52 @@ std::vector<Compare> ToCompares(const std::string& prefix, const std::vector<Con
   return out;
 }
 
+bool SameFence(const std::optional<Fence>& a, const std::optional<Fence>& b) {
+  if (!a || !b) return !a && !b;
+  return a->key == b->key && a->create_revision == b->create_revision;
+}
+
 }  // namespace
 
-EtcdBackend::EtcdBackend(Client& client, std::string prefix)
-    : client_(client), prefix_(std::move(prefix)) {}
+// A write on its way to etcd. Owned jointly by its caller and the queue or
+// the sender, so a caller that gives up waiting leaves it safely behind.
+struct EtcdBackend::PendingWrite {
+  std::optional<Fence> fence;
+  std::vector<Compare> compares;
+  std::vector<TxnOp> ops;
+  // Keys compared or written, sorted, unique. Owned here (SendBatch moves
+  // compares and ops away while the keys must stay in in_flight_keys_).
+  std::vector<std::string> touched;
+  bool alone = false;      // has a range op: never shares a batch
+  std::size_t width = 0;   // what etcd counts of it as a nested txn: max(compares, ops)
+  std::size_t bytes = 0;   // about its share of the request
+  // Guarded by mu_.
+  enum class State { kQueued, kSending, kDone } state = State::kQueued;
+  std::list<std::shared_ptr<PendingWrite>>::iterator pos;  // in queue_ while kQueued
+  std::condition_variable cv;  // state changed, or: become the sender
+  bool waiting = false;        // its caller is waiting on cv
+  // Written by the sender before state becomes kDone.
+  Status status;
+  bool fenced = false;
+};
+
+struct EtcdBackend::Outcome {
+  Status status;
+  bool fenced = false;
+};
+
+namespace {
+
+BatchOptions Sanitize(BatchOptions b) {
+  b.max_queued = std::max<std::size_t>(b.max_queued, 1);
+  b.max_in_flight = std::max<std::size_t>(b.max_in_flight, 1);
+  return b;
+}
+
+}  // namespace
+
+EtcdBackend::EtcdBackend(Client& client, std::string prefix, BatchOptions batch)
+    : client_(client), prefix_(std::move(prefix)), batch_(Sanitize(batch)) {}
 
 void EtcdBackend::SetFence(std::optional<Fence> fence) {
   std::lock_guard lock(mu_);
@@ -122,41 +171,280 @@ void EtcdBackend::SetOnFenced(std::function<void()> hook) {
   on_fenced_ = std::move(hook);
 }
 
-// One write: `ops` under `compares`, fenced when a fence is set.
+WriteStats EtcdBackend::write_stats() const {
+  std::lock_guard lock(mu_);
+  WriteStats s = stats_;
+  s.queued = queue_.size();
+  s.in_flight = in_flight_;
+  return s;
+}
+
 Status EtcdBackend::Write(std::vector<Compare> compares, std::vector<TxnOp> ops) {
-  std::optional<Fence> fence;
+  auto w = std::make_shared<PendingWrite>();
+  w->compares = std::move(compares);
+  w->ops = std::move(ops);
+  for (const auto& c : w->compares) {
+    w->touched.push_back(c.key);
+    w->bytes += c.key.size() + c.value.size() + kItemOverhead;
+  }
+  for (const auto& op : w->ops) {
+    if (op.kind == TxnOp::Kind::kTxn || op.kind == TxnOp::Kind::kRange || !op.range_end.empty()) {
+      w->alone = true;
+    }
+    w->touched.push_back(op.key);
+    w->bytes += op.key.size() + op.value.size() + op.range_end.size() + kItemOverhead;
+  }
+  std::sort(w->touched.begin(), w->touched.end());
+  w->touched.erase(std::unique(w->touched.begin(), w->touched.end()), w->touched.end());
+  w->width = std::max(w->compares.size(), w->ops.size());
+  w->bytes += kItemOverhead;
+
   std::function<void()> hook;
   {
     std::lock_guard lock(mu_);
-    fence = fence_;
+    w->fence = fence_;
     hook = on_fenced_;
   }
-  if (!fence) {
-    ARCA_ASSIGN_OR_RETURN(auto r, client_.Txn(compares, ops, {}));
-    if (!r.succeeded) return Aborted("transaction condition failed");
-    return OkStatus();
+  Outcome out = Commit(w);
+  if (out.fenced && hook) hook();
+  return out.status;
+}
+
+// Leader/follower: a caller whose write is queued sends the next batch
+// whenever a slot is free (the batch may hold its own write or not); the
+// others wait on their own write's cv. A sender, when its request
+// completes or when it leaves slots and queued writes behind, wakes one
+// waiting caller to send the next batch.
+EtcdBackend::Outcome EtcdBackend::Commit(const std::shared_ptr<PendingWrite>& w) {
+  const ClientOptions& co = client_.options();
+  if (!batch_.enabled) {
+    Outcome out = SendOne(*w);
+    std::lock_guard lock(mu_);
+    ++stats_.requests;
+    ++stats_.writes;
+    return out;
   }
-  const bool nested = !compares.empty();
-  std::vector<TxnOp> success;
-  if (nested) {
-    success.push_back(TxnOp::Nested(std::move(compares), std::move(ops), {}));
-  } else {
-    success = std::move(ops);
+  const auto timeout = co.request_timeout.count() > 0 ? co.request_timeout : kDefaultTimeout;
+  const SteadyTime queue_deadline = RealClock().SteadyNow() + timeout;
+  // The longest a sent request can take (the client's own bound), plus slack.
+  const auto endpoints = static_cast<int64_t>(std::max<std::size_t>(1, co.endpoints.size()));
+  const SteadyTime sent_deadline =
+      queue_deadline + endpoints * 2 * (co.dial_timeout + timeout);
+
+  std::unique_lock lock(mu_);
+  if (!room_cv_.wait_until(lock, queue_deadline,
+                           [&] { return queue_.size() < batch_.max_queued; })) {
+    return {Unavailable("etcd: too many writes waiting to be sent"), false};
   }
-  ARCA_ASSIGN_OR_RETURN(
-      auto r, client_.Txn({Compare::CreateRevisionIs(fence->key, fence->create_revision)},
-                          success, {}));
-  if (!r.succeeded) {
-    if (hook) hook();
-    return Status(Code::kFailedPrecondition, kFencedMessage);
-  }
-  if (nested) {
-    if (r.results.size() != 1 || r.results[0].kind != TxnOp::Kind::kTxn) {
-      return Internal("etcd: unexpected response to a nested transaction");
+  w->pos = queue_.insert(queue_.end(), w);
+  while (w->state != PendingWrite::State::kDone) {
+    if (w->state == PendingWrite::State::kQueued) {
+      if (RealClock().SteadyNow() >= queue_deadline) {
+        queue_.erase(w->pos);
+        room_cv_.notify_one();
+        WakeSenderLocked(nullptr);  // a write it held back may go now
+        return {Unavailable("etcd: write not sent within the request timeout"), false};
+      }
+      if (in_flight_ < batch_.max_in_flight && SendNextBatch(lock, w.get())) continue;
+      w->waiting = true;
+      w->cv.wait_until(lock, queue_deadline);
+      w->waiting = false;
+    } else if (w->state == PendingWrite::State::kSending) {
+      w->cv.wait_until(lock, sent_deadline);
+      if (w->state == PendingWrite::State::kSending && RealClock().SteadyNow() >= sent_deadline) {
+        return {Unavailable("etcd txn: outcome unknown (no answer in time)"), false};
+      }
     }
-    if (!r.results[0].nested_succeeded) return Aborted("transaction condition failed");
   }
-  return OkStatus();
+  return {w->status, w->fenced};
+}
+
+// Wakes the caller of the first queued write that waits (not `self`, and
+// not one busy sending another batch: it looks again when it is done), if a
+// slot is free.
+void EtcdBackend::WakeSenderLocked(const PendingWrite* self) {
+  if (in_flight_ >= batch_.max_in_flight) return;
+  for (const auto& q : queue_) {
+    if (q.get() != self && q->waiting) {
+      q->cv.notify_one();
+      return;
+    }
+  }
+}
+
+bool EtcdBackend::SendNextBatch(std::unique_lock<std::mutex>& lock, const PendingWrite* self) {
+  Batch batch = TakeBatchLocked();
+  if (batch.empty()) return false;
+  const bool alone = batch.front()->alone;
+  ++in_flight_;
+  stats_.peak_in_flight = std::max(stats_.peak_in_flight, in_flight_);
+  if (alone) alone_in_flight_ = true;
+  for (const auto& b : batch) in_flight_keys_.insert(b->touched.begin(), b->touched.end());
+  room_cv_.notify_all();
+  // The batch may have stopped at a limit or a fence: what is left may go
+  // on another free slot, in parallel.
+  WakeSenderLocked(self);
+  lock.unlock();
+  SendBatch(batch);
+  lock.lock();
+  --in_flight_;
+  if (alone) alone_in_flight_ = false;
+  for (const auto& b : batch) {
+    for (const auto& k : b->touched) in_flight_keys_.erase(k);
+  }
+  ++stats_.requests;  // SendBatch counts any extra (refused batches)
+  stats_.writes += batch.size();
+  if (batch.size() > 1) stats_.batched += batch.size();
+  for (const auto& b : batch) {
+    b->state = PendingWrite::State::kDone;
+    b->cv.notify_one();
+  }
+  WakeSenderLocked(self);
+  return true;
+}
+
+// The first queued write that can go now, and after it every queued write
+// that fits: same fence, no key touched by the batch, by a write in flight
+// or by a write left behind before it (so writes to a key keep their
+// order), within etcd's limits. A write that does not fit ends the scan; a
+// conflicting one is skipped. A write to be sent alone goes only with
+// nothing in flight, and nothing queued after it goes before it.
+EtcdBackend::Batch EtcdBackend::TakeBatchLocked() {
+  Batch batch;
+  if (alone_in_flight_) return batch;
+  std::unordered_set<std::string_view> used;
+  std::unordered_set<std::string_view> blocked;
+  auto busy = [&](std::string_view k) {
+    return used.count(k) > 0 || blocked.count(k) > 0 || in_flight_keys_.count(k) > 0;
+  };
+  std::size_t width = 0;
+  std::size_t bytes = 0;
+  std::size_t scanned = 0;
+  for (auto it = queue_.begin(); it != queue_.end() && scanned < kMaxScan; ++scanned) {
+    PendingWrite& w = **it;
+    if (w.alone) {
+      if (batch.empty() && blocked.empty() && in_flight_ == 0) {
+        w.state = PendingWrite::State::kSending;
+        batch.push_back(*it);
+        queue_.erase(it);
+      }
+      break;
+    }
+    if (!batch.empty() && !SameFence(w.fence, batch.front()->fence)) break;
+    if (std::any_of(w.touched.begin(), w.touched.end(), busy)) {
+      blocked.insert(w.touched.begin(), w.touched.end());
+      ++it;
+      continue;
+    }
+    if (!batch.empty()) {
+      // etcd: the outer txn counts N ops; each nested one may use what is left.
+      const std::size_t n = batch.size() + 1;
+      const std::size_t new_width = std::max(width, w.width);
+      if (n + new_width > batch_.max_txn_ops || bytes + w.bytes > batch_.max_bytes) break;
+    }
+    width = std::max(width, w.width);
+    bytes += w.bytes;
+    used.insert(w.touched.begin(), w.touched.end());
+    w.state = PendingWrite::State::kSending;
+    batch.push_back(*it);
+    it = queue_.erase(it);
+  }
+  return batch;
+}
+
+// Sends `batch` and records each write's outcome (no lock held).
+void EtcdBackend::SendBatch(const Batch& batch) {
+  if (batch.size() == 1) {
+    Outcome out = SendOne(*batch.front());
+    batch.front()->status = std::move(out.status);
+    batch.front()->fenced = out.fenced;
+    return;
+  }
+  const std::optional<Fence>& fence = batch.front()->fence;
+  std::vector<Compare> outer;
+  if (fence) outer.push_back(Compare::CreateRevisionIs(fence->key, fence->create_revision));
+  std::vector<TxnOp> success;
+  success.reserve(batch.size());
+  for (const auto& w : batch) {
+    success.push_back(TxnOp::Nested(std::move(w->compares), std::move(w->ops), {}));
+  }
+  auto set_all = [&](const Status& s, bool fenced) {
+    for (const auto& w : batch) {
+      w->status = s;
+      w->fenced = fenced;
+    }
+  };
+  StatusOr<TxnResult> r = client_.Txn(outer, success, {});
+  if (!r.ok() && r.status().code() == Code::kInvalidArgument) {
+    // Refused whole, so nothing was applied: send the writes one by one,
+    // in order, each getting its own answer.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->compares = std::move(success[i].compares);
+      batch[i]->ops = std::move(success[i].success);
+    }
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.refused;
+      stats_.requests += batch.size();
+    }
+    for (const auto& w : batch) {
+      Outcome out = SendOne(*w);
+      w->status = std::move(out.status);
+      w->fenced = out.fenced;
+    }
+    return;
+  }
+  if (!r.ok()) return set_all(r.status(), false);
+  if (!r->succeeded) {
+    if (fence) return set_all(Status(Code::kFailedPrecondition, kFencedMessage), true);
+    return set_all(Internal("etcd: unexpected response to a batch"), false);
+  }
+  if (r->results.size() != batch.size()) {
+    return set_all(Internal("etcd: unexpected response to a batch"), false);
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const TxnOpResult& res = r->results[i];
+    if (res.kind != TxnOp::Kind::kTxn) {
+      batch[i]->status = Internal("etcd: unexpected response to a batch");
+    } else if (!res.nested_succeeded) {
+      batch[i]->status = Aborted("transaction condition failed");
+    } else {
+      batch[i]->status = OkStatus();
+    }
+  }
+}
+
+// One write as its own request: `ops` under `compares`, fenced when its
+// fence is set.
+EtcdBackend::Outcome EtcdBackend::SendOne(PendingWrite& w) {
+  if (!w.fence) {
+    if (w.compares.empty() && w.ops.size() == 1 && w.ops[0].range_end.empty()) {
+      const TxnOp& op = w.ops[0];
+      if (op.kind == TxnOp::Kind::kPut) return {client_.Put(op.key, op.value, op.lease), false};
+      if (op.kind == TxnOp::Kind::kDeleteRange) {
+        return {client_.DeleteRange(op.key, {}).status(), false};
+      }
+    }
+    StatusOr<TxnResult> r = client_.Txn(w.compares, w.ops, {});
+    if (!r.ok()) return {r.status(), false};
+    if (!r->succeeded) return {Aborted("transaction condition failed"), false};
+    return {OkStatus(), false};
+  }
+  const bool nested = !w.compares.empty();
+  std::vector<TxnOp> nested_success;
+  if (nested) nested_success.push_back(TxnOp::Nested(w.compares, w.ops, {}));
+  StatusOr<TxnResult> r =
+      client_.Txn({Compare::CreateRevisionIs(w.fence->key, w.fence->create_revision)},
+                  nested ? nested_success : w.ops, {});
+  if (!r.ok()) return {r.status(), false};
+  if (!r->succeeded) return {Status(Code::kFailedPrecondition, kFencedMessage), true};
+  if (nested) {
+    if (r->results.size() != 1 || r->results[0].kind != TxnOp::Kind::kTxn) {
+      return {Internal("etcd: unexpected response to a nested transaction"), false};
+    }
+    if (!r->results[0].nested_succeeded) return {Aborted("transaction condition failed"), false};
+  }
+  return {OkStatus(), false};
 }
 
 StatusOr<std::optional<std::string>> EtcdBackend::Get(std::string_view key) {
@@ -165,16 +453,25 @@ StatusOr<std::optional<std::string>> EtcdBackend::Get(std::string_view key) {
   return std::optional<std::string>(std::move(r.kvs.front().value));
 }
 
+// ---- reads for update: serializable (Backend::GetForUpdate) ----
+// Served from the local state of the member the client talks to, with no
+// raft round. It may lag the latest write; the caller only builds a write
+// conditioned on it, which etcd then checks at the latest revision.
+StatusOr<std::optional<std::string>> EtcdBackend::GetForUpdate(std::string_view key) {
+  RangeOptions o;
+  o.serializable = true;
+  ARCA_ASSIGN_OR_RETURN(auto r, client_.Range(prefix_ + std::string(key), o));
+  if (r.kvs.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(r.kvs.front().value));
+}
+// ---- end of reads for update ----
+
 Status EtcdBackend::Put(std::string_view key, std::string_view value) {
-  std::string full = prefix_ + std::string(key);
-  if (!fence()) return client_.Put(full, std::string(value));
-  return Write({}, {TxnOp::Put(std::move(full), std::string(value))});
+  return Write({}, {TxnOp::Put(prefix_ + std::string(key), std::string(value))});
 }
 
 Status EtcdBackend::Delete(std::string_view key) {
-  std::string full = prefix_ + std::string(key);
-  if (!fence()) return client_.DeleteRange(full, {}).status();
-  return Write({}, {TxnOp::Delete(std::move(full))});
+  return Write({}, {TxnOp::Delete(prefix_ + std::string(key))});
 }
 
 Status EtcdBackend::Txn(const std::vector<Condition>& conditions, const std::vector<Op>& ops) {

@@ -5,16 +5,49 @@
 // are whatever the layer above gives (the barrier's ciphertext): etcd never
 // sees plaintext.
 //
-// * Get is a linearizable Range of one key.
+// * Get is a linearizable Range of one key. GetForUpdate is a serializable
+//   one (the member's local state, no raft round; possibly older, see
+//   Backend::GetForUpdate).
 // * List is a keys-only Range of the prefix; children are folded as the
 //   Backend contract says. Paged (1000 keys a page, all at one revision),
 //   resuming after each folder, so a large subtree costs one page, not all
 //   its keys. Bounded by kMaxListKeys (ResourceExhausted past it).
-// * Put, Delete and Txn are one etcd transaction each; a storage::Txn with
-//   several ops is one etcd transaction (etcd's --max-txn-ops, 128 by
-//   default, bounds it: InvalidArgument past it). etcd refuses a txn that
-//   writes a key twice, so only the last op on each key is sent (the
-//   outcome is the same).
+// * Put, Delete and Txn are each one atomic write. A storage::Txn with
+//   several ops is one write (etcd's --max-txn-ops, 128 by default, bounds
+//   it: InvalidArgument past it). etcd refuses a txn that writes a key
+//   twice, so only the last op on each key is sent (the outcome is the
+//   same).
+//
+// Group commit. Up to BatchOptions::max_in_flight etcd write requests of
+// this backend may be in flight at once. A write that finds a slot free and
+// shares no key with a write in flight is sent at once (no timer, no added
+// latency). The others queue up; whenever a request completes (or a write
+// arrives with a slot free), one of the waiting callers sends the next
+// batch as ONE etcd transaction: outer compare = the fence (when set),
+// success ops = one nested txn per write (its compares, its ops, an empty
+// failure branch). A batch never holds a key (compared or written) that is
+// held by another write of the batch, by a write in flight, or by a write
+// queued ahead of it and left behind: such a write waits for a later
+// batch. So writes to one key are applied in arrival order and never
+// concurrently (etcd evaluates every compare of a txn, nested ones
+// included, before it applies any op, so two writes to one key could not
+// share a txn anyway). Each write is therefore atomic and isolated exactly
+// as if sent alone, and each caller returns only once its own batch has
+// committed (read-your-writes). A batch also holds only writes made under
+// the same fence, and stays within etcd's limits (BatchOptions: with N
+// writes, N plus the largest write's op or compare count is at most
+// max_txn_ops, which is how etcd counts nested txns; and about max_bytes).
+// A write too large to share a batch is sent alone. A write with a range
+// delete (ReplaceAll) is sent alone with nothing else in flight, and no
+// write queued after it is sent before it completes. Outcomes per caller:
+// OK; Aborted (its own compares failed; the others in the batch are
+// unaffected); FailedPrecondition "fenced" (the batch's fence compare
+// failed: every write of the batch, none applied); the client's error for
+// the whole batch (Unavailable = outcome unknown, never resent). When etcd
+// refuses a batch as a whole (InvalidArgument: nothing was applied, e.g. a
+// lower --max-txn-ops than max_txn_ops), its writes are sent one by one.
+// A write that cannot be sent within the client's request_timeout (queue
+// full, or etcd slow) returns Unavailable without having been sent.
 //
 // Fencing. With a fence set, every write is a transaction whose outer
 // compare is "the fence key still has this create_revision", with the
@@ -27,12 +60,16 @@
 // Safe for concurrent use.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 
 #include "storage/backend.h"
 #include "storage/etcd/client.h"
@@ -46,12 +83,33 @@ struct Fence {
   int64_t create_revision = 0;
 };
 
+// Group commit limits (see above). The defaults suit etcd's defaults.
+struct BatchOptions {
+  std::size_t max_txn_ops = 128;      // etcd's --max-txn-ops
+  std::size_t max_bytes = 1 << 20;    // below etcd's --max-request-bytes (1.5 MiB)
+  std::size_t max_queued = 10'000;    // waiting writes; past it, callers wait for room
+  std::size_t max_in_flight = 4;      // etcd write requests in flight at once (0 is taken as 1)
+  bool enabled = true;                // false: every write is its own request
+};
+
+// Counters of the write path, for tests and metrics.
+struct WriteStats {
+  uint64_t requests = 0;  // etcd write requests sent (Txn, Put, DeleteRange)
+  uint64_t writes = 0;    // writes completed by a request (whatever the outcome)
+  uint64_t batched = 0;   // of those, writes that shared their request
+  uint64_t refused = 0;   // batches etcd refused whole and were resent one by one
+  std::size_t queued = 0; // writes waiting now, not yet sent
+  std::size_t in_flight = 0;       // etcd write requests in flight now
+  std::size_t peak_in_flight = 0;  // the most ever in flight at once
+};
+
 class EtcdBackend final : public Backend {
  public:
   // `client` must outlive the backend. `prefix` should end in '/'.
-  EtcdBackend(Client& client, std::string prefix);
+  EtcdBackend(Client& client, std::string prefix, BatchOptions batch = {});
 
   StatusOr<std::optional<std::string>> Get(std::string_view key) override;
+  StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override;
   Status Put(std::string_view key, std::string_view value) override;
   Status Delete(std::string_view key) override;
   StatusOr<std::vector<std::string>> List(std::string_view prefix) override;
@@ -78,19 +136,44 @@ class EtcdBackend final : public Backend {
   // some batches were written).
   Status ReplaceAll(const std::vector<std::pair<std::string, std::string>>& entries);
 
+  WriteStats write_stats() const;
+
   Client& client() { return client_; }
   const std::string& prefix() const { return prefix_; }
 
  private:
-  // One etcd transaction: `ops` if `compares` hold, fenced when a fence is
-  // set. Aborted when the compares fail; FailedPrecondition when fenced.
+  struct PendingWrite;
+  struct Outcome;
+  using Batch = std::vector<std::shared_ptr<PendingWrite>>;
+
+  // One atomic write: `ops` if `compares` hold, fenced when a fence is set,
+  // through the group commit queue. Aborted when the compares fail;
+  // FailedPrecondition when fenced.
   Status Write(std::vector<Compare> compares, std::vector<TxnOp> ops);
+  Outcome Commit(const std::shared_ptr<PendingWrite>& w);
+  // mu_ held, a slot free: takes the next batch and sends it (mu_ released
+  // meanwhile). False when nothing queued can be sent now.
+  bool SendNextBatch(std::unique_lock<std::mutex>& lock, const PendingWrite* self);
+  Batch TakeBatchLocked();
+  void WakeSenderLocked(const PendingWrite* self);
+  void SendBatch(const Batch& batch);
+  Outcome SendOne(PendingWrite& w);
 
   Client& client_;
   std::string prefix_;
+  const BatchOptions batch_;
   mutable std::mutex mu_;
-  std::optional<Fence> fence_;
-  std::function<void()> on_fenced_;
+  std::optional<Fence> fence_;        // guarded by mu_
+  std::function<void()> on_fenced_;   // guarded by mu_
+  std::list<std::shared_ptr<PendingWrite>> queue_;  // guarded by mu_
+  // Guarded by mu_: requests in flight, the keys their writes touch (views
+  // into PendingWrite::touched, alive while in flight), and whether one of
+  // them is a write sent alone with nothing else in flight.
+  std::size_t in_flight_ = 0;
+  std::unordered_set<std::string_view> in_flight_keys_;
+  bool alone_in_flight_ = false;
+  std::condition_variable room_cv_;   // queue_ has room
+  WriteStats stats_;                  // guarded by mu_ (queued: computed)
 };
 
 }  // namespace arca::storage::etcd

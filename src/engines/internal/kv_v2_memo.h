@@ -1,0 +1,63 @@
+// arca engines (internal): MetadataMemo, the KV v2 read path's memo of
+// decoded key metadata.
+//
+// Decoding a key's metadata (JSON) is the largest cost of a KV v2 read whose
+// bytes the barrier already holds in memory. The memo maps a secret path to
+// the metadata bytes last decoded for it and the result; a lookup with the
+// same bytes returns the shared result, other bytes are decoded and replace
+// it. It is therefore never stale: it is keyed by content, not invalidated.
+// Also memoised: the path's version-key prefix (a SHA-256). Bounded by entry
+// count, entry size and total size; bytes dropped are wiped.
+//
+// Safe for concurrent use.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/status.h"
+#include "engines/internal/kv_v2.h"
+
+namespace arca::engines::internal {
+
+class MetadataMemo {
+ public:
+  struct Decoded {
+    KeyMetadata meta;
+    std::string version_prefix;  // VersionKey(path, n) == version_prefix + to_string(n)
+    Json current_version_json;   // VersionJson of the current version; null if none
+  };
+
+  // Bounds: paths, bytes of one path's metadata, bytes of all of them.
+  explicit MetadataMemo(std::size_t max_entries = 4096, std::size_t max_bytes = 16 * 1024,
+                        std::size_t max_total_bytes = 8 << 20);
+  ~MetadataMemo();
+  MetadataMemo(const MetadataMemo&) = delete;
+  MetadataMemo& operator=(const MetadataMemo&) = delete;
+
+  // The decoding of `raw`, the stored metadata of `path` (meta.key set to
+  // `path` when the stored one is empty). Errors as DecodeMetadata.
+  StatusOr<std::shared_ptr<const Decoded>> Decode(const std::string& path, std::string_view raw);
+
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::string raw;
+    std::shared_ptr<const Decoded> decoded;
+  };
+  void ClearLocked();
+
+  const std::size_t max_entries_;
+  const std::size_t max_bytes_;
+  const std::size_t max_total_bytes_;
+  mutable std::mutex mu_;
+  std::size_t total_bytes_ = 0;  // guarded by mu_; raw bytes kept
+  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
+};
+
+}  // namespace arca::engines::internal
