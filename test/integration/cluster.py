@@ -1109,6 +1109,18 @@ class HealthMonitor:
         found = self.of(n, status, after)
         return min(found) if found else None
 
+    def wait_first(self, n: int, status: Optional[int] = 200, after: float = 0.0,
+                   timeout: float = 10.0):
+        """first(), waiting up to `timeout` s for the sample (one may still be
+        in flight when another check already saw the status)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.first(n, status, after)
+            if found is not None:
+                return found
+            assert time.monotonic() < deadline, f"node{n} never answered {status} after {after:.3f}"
+            time.sleep(0.05)
+
     def last(self, n: int, status: Optional[int] = 200, after: float = 0.0):
         found = self.of(n, status, after)
         return max(found) if found else None

@@ -57,7 +57,7 @@ def test_kill9_of_the_active_under_load(cluster):
                 C.summarize(writers.snapshot())
         finally:
             writers.stop()
-    t_new = mon.first(new.index, 200, after=t_kill)[1]
+    t_new = mon.wait_first(new.index, 200, after=t_kill)[1]
     records = writers.snapshot()
     first = _first_ack_after(records, t_kill)
     print(f"kill -9 {old.name}: {new.name} active after {t_new - t_kill:.3f}s, first accepted "
@@ -99,7 +99,7 @@ def test_paused_active_is_fenced(cluster):
     try:
         go.set()
         new = cluster.wait_active(exclude=[old], timeout=15)
-        t_new = mon.first(new.index, 200, after=t_stop)[1]
+        t_new = mon.wait_first(new.index, 200, after=t_stop)[1]
         rec = C.write_once(new, f"{prefix}/on-new", "on-new", C.new_session(), timeout=10)
         assert rec.outcome == "ok", rec
         via_standby = next(n for n in others if n is not new)
@@ -156,7 +156,7 @@ def test_partitioned_active_loses_and_cluster_goes_on(cluster):
                 assert time.monotonic() < deadline, \
                     f"{old.name} did not turn standby while cut off from etcd"
                 time.sleep(0.05)
-            t_new = mon.first(new.index, 200, after=t_cut)[1]
+            t_new = mon.wait_first(new.index, 200, after=t_cut)[1]
             assert writers.wait_acks(20, timeout=15, after=t_new), C.summarize(writers.snapshot())
             t_heal = cluster.heal(old.index)
             settled = cluster.wait_one_active(timeout=15)
