@@ -117,6 +117,15 @@ void Command::RegisterGlobalFlags() {
                      "\"json\", or \"yaml\".").Env("VAULT_FORMAT"));
 }
 
+std::optional<int> Command::ParseNoArgs(const std::vector<std::string>& args) {
+  if (auto rc = Parse(args)) return rc;
+  if (!this->args().empty()) {
+    ui_.Error(TooMany("0", this->args().size()));
+    return 1;
+  }
+  return std::nullopt;
+}
+
 std::optional<int> Command::Parse(const std::vector<std::string>& args) {
   Status st = flags_.Parse(args);
   ui_.format = Lower(g_.format.empty() ? "table" : g_.format);

@@ -73,6 +73,9 @@ class Command {
   // registered so far plus the global ones. Returns nullopt to continue, or
   // the exit code to return: 0 after -h, 1 after a flag error (printed).
   std::optional<int> Parse(const std::vector<std::string>& args);
+  // Parse for a command that takes no positional arguments: any is an error
+  // ("Too many arguments (expected 0, got N)", exit code 1).
+  std::optional<int> ParseNoArgs(const std::vector<std::string>& args);
   const std::vector<std::string>& args() const { return flags_.Args(); }
 
   // The API client configured from flags and environment, with the token from

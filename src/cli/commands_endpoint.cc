@@ -186,11 +186,7 @@ int EndpointWatch(Command& c, const std::vector<std::string>& raw) {
   f.String("username", &uf.username, "", Usage("dyndns2: user (default: the hostname)."));
   f.String("password-file", &uf.password_file, "", Usage("dyndns2: file holding the password."));
   f.String("dns-ca-file", &uf.ca_file, "", Usage("dyndns2: CA file for the update URL."));
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
 
   std::vector<WatchNode> nodes;
   for (const auto& u : SplitList(nodes_flag)) nodes.push_back({TrimSlash(u), {}});

@@ -99,11 +99,7 @@ StatusOr<std::string> ReadSnapshotFile(const std::string& path) {
 }
 
 int OperatorStepDown(Command& c, const std::vector<std::string>& raw) {
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
   Client* client = c.client();
   if (!client) return 2;
   auto resp = client->Do("PUT", "sys/step-down");
@@ -116,11 +112,7 @@ int OperatorStepDown(Command& c, const std::vector<std::string>& raw) {
 }
 
 int OperatorMembers(Command& c, const std::vector<std::string>& raw) {
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
   Client* client = c.client();
   if (!client) return 2;
   auto resp = client->Do("GET", "sys/ha-status");
@@ -171,11 +163,7 @@ int OperatorMembers(Command& c, const std::vector<std::string>& raw) {
 }
 
 int OperatorRaftListPeers(Command& c, const std::vector<std::string>& raw) {
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
   Client* client = c.client();
   if (!client) return 2;
   LogicalResult r = LogicalRead(*client, "sys/storage/raft/configuration");

@@ -103,11 +103,7 @@ StatusOr<Json> SealStatus(Client& client) {
 }
 
 int StatusCmd(Command& c, const std::vector<std::string>& raw) {
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
   Client* client = c.client();
   if (!client) return 1;  // 2 means "sealed" here
   auto seal = SealStatus(*client);
@@ -349,11 +345,7 @@ int OperatorUnseal(Command& c, const std::vector<std::string>& raw) {
 }
 
 int OperatorSeal(Command& c, const std::vector<std::string>& raw) {
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
   Client* client = c.client();
   if (!client) return 2;
   auto resp = client->Do("PUT", "sys/seal");
@@ -397,11 +389,7 @@ std::string KeyStatusTable(const Json& ks) {
 }
 
 int OperatorKeyStatus(Command& c, const std::vector<std::string>& raw) {
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
   Client* client = c.client();
   if (!client) return 2;
   auto ks = KeyStatus(*client);
@@ -417,11 +405,7 @@ int OperatorKeyStatus(Command& c, const std::vector<std::string>& raw) {
 }
 
 int OperatorRotate(Command& c, const std::vector<std::string>& raw) {
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
   Client* client = c.client();
   if (!client) return 2;
   auto resp = client->Do("PUT", "sys/rotate");

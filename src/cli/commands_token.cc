@@ -52,11 +52,7 @@ int TokenCreate(Command& c, const std::vector<std::string>& raw) {
   f.StringSlice("policy", &policies, Usage("Name of a policy to associate with this token. This can be specified multiple times."));
   f.StringMap("metadata", &metadata, Usage("Arbitrary key=value metadata to associate with the token."));
   f.String("entity-alias", &entity_alias, "", Usage("Name of the entity alias to associate with during token creation."));
-  if (auto rc = c.Parse(raw)) return *rc;
-  if (!c.args().empty()) {
-    c.ui().Error(TooMany("0", c.args().size()));
-    return 1;
-  }
+  if (auto rc = c.ParseNoArgs(raw)) return *rc;
   Client* client = c.client();
   if (!client) return 2;
   Json body = Json::object();

@@ -197,27 +197,40 @@ std::string ErrorHtml(std::string_view detail) {
          HtmlEscape(detail) + "</pre>\n</body>\n</html>\n";
 }
 
+// Appends what the peer sends next to `buf`. False when it went away or
+// nothing arrived before `deadline`.
+bool RecvSome(int fd, std::string& buf, SteadyClock::time_point deadline) {
+  char chunk[2048];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int left = static_cast<int>(MillisLeft(deadline));
+    if (left <= 0) return false;
+    int rc = ::poll(&p, 1, left);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) return false;
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buf.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+}
+
+SteadyClock::time_point ConnectionDeadline(SteadyClock::time_point deadline) {
+  return std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(kConnectionReadMillis));
+}
+
 // Reads one request head (up to the blank line). nullopt: the peer went
 // away, timed out or sent more than kMaxRequestBytes (`too_large` set).
 std::optional<std::string> ReadHead(int fd, SteadyClock::time_point deadline, bool* too_large) {
-  auto conn_deadline = std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(kConnectionReadMillis));
+  const auto conn_deadline = ConnectionDeadline(deadline);
   std::string buf;
-  char chunk[2048];
   while (buf.find("\r\n\r\n") == std::string::npos) {
     if (buf.size() > kMaxRequestBytes) {
       *too_large = true;
       return std::nullopt;
     }
-    pollfd p{fd, POLLIN, 0};
-    int left = static_cast<int>(MillisLeft(conn_deadline));
-    if (left <= 0) return std::nullopt;
-    int rc = ::poll(&p, 1, left);
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0) return std::nullopt;
-    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    buf.append(chunk, static_cast<std::size_t>(n));
+    if (!RecvSome(fd, buf, conn_deadline)) return std::nullopt;
   }
   return buf;
 }
@@ -262,19 +275,9 @@ std::optional<std::string> ReadFormBody(int fd, const std::string& head,
   }
   if (digits == 0) return std::nullopt;
   std::string body = head.substr(end + 4);
-  auto conn_deadline = std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(kConnectionReadMillis));
-  char chunk[2048];
+  const auto conn_deadline = ConnectionDeadline(deadline);
   while (body.size() < length) {
-    pollfd p{fd, POLLIN, 0};
-    int left = static_cast<int>(MillisLeft(conn_deadline));
-    if (left <= 0) return std::nullopt;
-    int rc = ::poll(&p, 1, left);
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0) return std::nullopt;
-    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    body.append(chunk, static_cast<std::size_t>(n));
+    if (!RecvSome(fd, body, conn_deadline)) return std::nullopt;
   }
   body.resize(length);
   return body;

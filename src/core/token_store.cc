@@ -452,9 +452,9 @@ Status TokenStore::RevokeTree(const TokenEntry& entry) {
   return OkStatus();
 }
 
-StatusOr<int> TokenStore::RevokeByPathPrefix(std::string_view prefix) {
+StatusOr<std::size_t> TokenStore::ForEachStored(
+    const std::function<Status(const std::string& hash, const TokenEntry&)>& fn) {
   ARCA_ASSIGN_OR_RETURN(auto hashes, storage_.List(kIdPrefix));
-  int matched = 0;
   for (const auto& hash : hashes) {
     if (!IsHash(hash)) continue;
     auto loaded = Load(hash);
@@ -462,10 +462,18 @@ StatusOr<int> TokenStore::RevokeByPathPrefix(std::string_view prefix) {
       if (loaded.status().code() == Code::kDataLoss) continue;  // skip a corrupt entry
       return loaded.status();
     }
-    if (!*loaded || (*loaded)->first.path.rfind(prefix, 0) != 0) continue;
-    ++matched;
-    ARCA_RETURN_IF_ERROR(RevokeTree((*loaded)->first));
+    if (*loaded) ARCA_RETURN_IF_ERROR(fn(hash, (*loaded)->first));
   }
+  return hashes.size();
+}
+
+StatusOr<int> TokenStore::RevokeByPathPrefix(std::string_view prefix) {
+  int matched = 0;
+  ARCA_RETURN_IF_ERROR(ForEachStored([&](const std::string&, const TokenEntry& e) -> Status {
+                         if (e.path.rfind(prefix, 0) != 0) return OkStatus();
+                         ++matched;
+                         return RevokeTree(e);
+                       }).status());
   return matched;
 }
 
@@ -514,26 +522,20 @@ Status TokenStore::LoadIndex() {
     epoch = clear_epoch_;
   }
   const SteadyTime start = clock_.SteadyNow();
-  ARCA_ASSIGN_OR_RETURN(auto hashes, storage_.List(kIdPrefix));
-  for (const auto& hash : hashes) {
-    if (!IsHash(hash)) continue;
-    auto loaded = Load(hash);
-    if (!loaded.ok()) {
-      if (loaded.status().code() == Code::kDataLoss) continue;  // skip a corrupt entry
-      return loaded.status();
-    }
-    if (!*loaded) continue;
-    int64_t exp = (*loaded)->first.ExpireTime();
-    if (exp == 0) continue;
-    std::lock_guard lock(mu_);
-    // A newer value (from a Create or Renew since our read) wins.
-    if (expiry_of_.count(hash)) continue;
-    expiry_.insert({exp, hash});
-    expiry_of_[hash] = exp;
-  }
+  ARCA_ASSIGN_OR_RETURN(std::size_t scanned,
+                        ForEachStored([&](const std::string& hash, const TokenEntry& e) {
+                          int64_t exp = e.ExpireTime();
+                          if (exp == 0) return OkStatus();
+                          std::lock_guard lock(mu_);
+                          // A newer value (from a Create or Renew since our read) wins.
+                          if (expiry_of_.count(hash)) return OkStatus();
+                          expiry_.insert({exp, hash});
+                          expiry_of_[hash] = exp;
+                          return OkStatus();
+                        }));
   std::lock_guard lock(mu_);
   if (clear_epoch_ == epoch) index_loaded_ = true;
-  spdlog::info("core: token expiry index loaded: {} tokens in {} ms", hashes.size(),
+  spdlog::info("core: token expiry index loaded: {} tokens in {} ms", scanned,
                std::chrono::duration_cast<std::chrono::milliseconds>(clock_.SteadyNow() - start)
                    .count());
   return OkStatus();

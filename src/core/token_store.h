@@ -182,6 +182,10 @@ class TokenStore {
   StatusOr<std::optional<TokenEntry>> LookupInternal(std::string_view hash, bool allow_pending);
   // The stored entry and its raw bytes, bypassing the cache.
   StatusOr<std::optional<std::pair<TokenEntry, std::string>>> Load(std::string_view hash);
+  // Calls fn for every stored token (corrupt entries skipped), stopping at
+  // its first error. Returns how many id keys were listed.
+  StatusOr<std::size_t> ForEachStored(
+      const std::function<Status(const std::string& hash, const TokenEntry&)>& fn);
   Status RevokeOne(const TokenEntry& entry);
   // Deletes one token's records; sets *revoked when it was still there.
   Status RevokeRecords(const std::string& hash, TokenEntry* gone, bool* revoked);
