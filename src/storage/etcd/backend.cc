@@ -125,14 +125,14 @@ struct EtcdBackend::PendingWrite {
   // Keys compared or written, sorted, unique. Owned here (SendBatch moves
   // compares and ops away while the keys must stay in in_flight_keys_).
   std::vector<std::string> touched;
-  bool alone = false;      // has a range op: never shares a batch
-  std::size_t width = 0;   // what etcd counts of it as a nested txn: max(compares, ops)
-  std::size_t bytes = 0;   // about its share of the request
+  bool alone = false;     // has a range op: never shares a batch
+  std::size_t width = 0;  // what etcd counts of it as a nested txn: max(compares, ops)
+  std::size_t bytes = 0;  // about its share of the request
   // Guarded by mu_.
   enum class State { kQueued, kSending, kDone } state = State::kQueued;
   std::list<std::shared_ptr<PendingWrite>>::iterator pos;  // in queue_ while kQueued
-  std::condition_variable cv;  // state changed, or: become the sender
-  bool waiting = false;        // its caller is waiting on cv
+  std::condition_variable cv;                              // state changed, or: become the sender
+  bool waiting = false;                                    // its caller is waiting on cv
   // Written by the sender before state becomes kDone.
   Status status;
   bool fenced = false;
@@ -148,6 +148,7 @@ namespace {
 BatchOptions Sanitize(BatchOptions b) {
   b.max_queued = std::max<std::size_t>(b.max_queued, 1);
   b.max_in_flight = std::max<std::size_t>(b.max_in_flight, 1);
+  b.max_reads_in_flight = std::max<std::size_t>(b.max_reads_in_flight, 1);
   return b;
 }
 
@@ -228,8 +229,7 @@ EtcdBackend::Outcome EtcdBackend::Commit(const std::shared_ptr<PendingWrite>& w)
   const SteadyTime queue_deadline = RealClock().SteadyNow() + timeout;
   // The longest a sent request can take (the client's own bound), plus slack.
   const auto endpoints = static_cast<int64_t>(std::max<std::size_t>(1, co.endpoints.size()));
-  const SteadyTime sent_deadline =
-      queue_deadline + endpoints * 2 * (co.dial_timeout + timeout);
+  const SteadyTime sent_deadline = queue_deadline + endpoints * 2 * (co.dial_timeout + timeout);
 
   std::unique_lock lock(mu_);
   if (!room_cv_.wait_until(lock, queue_deadline,
@@ -448,23 +448,174 @@ EtcdBackend::Outcome EtcdBackend::SendOne(PendingWrite& w) {
 }
 
 StatusOr<std::optional<std::string>> EtcdBackend::Get(std::string_view key) {
-  ARCA_ASSIGN_OR_RETURN(auto r, client_.Range(prefix_ + std::string(key), {}));
+  return Read(key, /*serializable=*/false);
+}
+
+// A read for update is serializable: served from the local state of the
+// member the client talks to, with no raft round. It may lag the latest
+// write; the caller only builds a write conditioned on it, which etcd then
+// checks at the latest revision.
+StatusOr<std::optional<std::string>> EtcdBackend::GetForUpdate(std::string_view key) {
+  return Read(key, /*serializable=*/true);
+}
+
+// ---- read batching (see backend.h) ----
+
+struct EtcdBackend::PendingRead {
+  std::string key;  // full etcd key
+  bool serializable = false;
+  // Guarded by rmu_.
+  enum class State { kQueued, kSending, kDone } state = State::kQueued;
+  std::list<std::shared_ptr<PendingRead>>::iterator pos;  // in read_queue_ while kQueued
+  std::condition_variable cv;                             // state changed, or: become the sender
+  bool waiting = false;
+  // Written by the sender before state becomes kDone.
+  StatusOr<std::optional<std::string>> result = Internal("etcd: read not answered");
+};
+
+ReadStats EtcdBackend::read_stats() const {
+  std::lock_guard lock(rmu_);
+  ReadStats s = read_stats_;
+  s.queued = read_queue_.size();
+  return s;
+}
+
+StatusOr<std::optional<std::string>> EtcdBackend::ReadOne(const std::string& key,
+                                                          bool serializable) {
+  RangeOptions o;
+  o.serializable = serializable;
+  ARCA_ASSIGN_OR_RETURN(auto r, client_.Range(key, o));
   if (r.kvs.empty()) return std::optional<std::string>();
   return std::optional<std::string>(std::move(r.kvs.front().value));
 }
 
-// ---- reads for update: serializable (Backend::GetForUpdate) ----
-// Served from the local state of the member the client talks to, with no
-// raft round. It may lag the latest write; the caller only builds a write
-// conditioned on it, which etcd then checks at the latest revision.
-StatusOr<std::optional<std::string>> EtcdBackend::GetForUpdate(std::string_view key) {
-  RangeOptions o;
-  o.serializable = true;
-  ARCA_ASSIGN_OR_RETURN(auto r, client_.Range(prefix_ + std::string(key), o));
-  if (r.kvs.empty()) return std::optional<std::string>();
-  return std::optional<std::string>(std::move(r.kvs.front().value));
+// Leader/follower as the writes: a queued caller sends the next batch when
+// a slot is free; a sender whose request completes wakes one waiting caller.
+StatusOr<std::optional<std::string>> EtcdBackend::Read(std::string_view key, bool serializable) {
+  std::string full = prefix_ + std::string(key);
+  if (!batch_.batch_reads) return ReadOne(full, serializable);
+  std::unique_lock lock(rmu_);
+  if (read_stats_.in_flight < batch_.max_reads_in_flight && read_queue_.empty()) {
+    ++read_stats_.in_flight;
+    lock.unlock();
+    auto r = ReadOne(full, serializable);
+    lock.lock();
+    --read_stats_.in_flight;
+    ++read_stats_.requests;
+    ++read_stats_.reads;
+    WakeReaderLocked();
+    return r;
+  }
+  const ClientOptions& co = client_.options();
+  const auto timeout = co.request_timeout.count() > 0 ? co.request_timeout : kDefaultTimeout;
+  const SteadyTime queue_deadline = RealClock().SteadyNow() + timeout;
+  const auto endpoints = static_cast<int64_t>(std::max<std::size_t>(1, co.endpoints.size()));
+  // A batch that fails may be read again one by one: each read its own bound.
+  const SteadyTime sent_deadline = queue_deadline + static_cast<int64_t>(batch_.max_txn_ops + 1) *
+                                                        endpoints * 2 * (co.dial_timeout + timeout);
+  auto r = std::make_shared<PendingRead>();
+  r->key = std::move(full);
+  r->serializable = serializable;
+  r->pos = read_queue_.insert(read_queue_.end(), r);
+  while (r->state != PendingRead::State::kDone) {
+    if (r->state == PendingRead::State::kQueued) {
+      if (read_stats_.in_flight < batch_.max_reads_in_flight) {
+        SendNextReadsLocked(lock);
+        continue;
+      }
+      if (RealClock().SteadyNow() >= queue_deadline) {
+        read_queue_.erase(r->pos);
+        return Unavailable("etcd: read not sent within the request timeout");
+      }
+      r->waiting = true;
+      r->cv.wait_until(lock, queue_deadline);
+      r->waiting = false;
+    } else {
+      r->cv.wait_until(lock, sent_deadline);
+      if (r->state == PendingRead::State::kSending && RealClock().SteadyNow() >= sent_deadline) {
+        return Unavailable("etcd range: no answer in time");
+      }
+    }
+  }
+  return std::move(r->result);
 }
-// ---- end of reads for update ----
+
+void EtcdBackend::WakeReaderLocked() {
+  if (read_stats_.in_flight >= batch_.max_reads_in_flight) return;
+  for (const auto& q : read_queue_) {
+    if (q->waiting) {
+      q->cv.notify_one();
+      return;
+    }
+  }
+}
+
+void EtcdBackend::SendNextReadsLocked(std::unique_lock<std::mutex>& lock) {
+  std::vector<std::shared_ptr<PendingRead>> batch;
+  const std::size_t cap = std::max<std::size_t>(1, batch_.max_txn_ops);
+  while (!read_queue_.empty() && batch.size() < cap) {
+    batch.push_back(std::move(read_queue_.front()));
+    read_queue_.pop_front();
+    batch.back()->state = PendingRead::State::kSending;
+  }
+  ++read_stats_.in_flight;
+  WakeReaderLocked();  // more queued than one txn holds: another slot may take them
+  lock.unlock();
+  SendReads(batch);
+  lock.lock();
+  --read_stats_.in_flight;
+  read_stats_.reads += batch.size();
+  if (batch.size() > 1) read_stats_.batched += batch.size();
+  for (const auto& b : batch) {
+    b->state = PendingRead::State::kDone;
+    b->cv.notify_one();
+  }
+  WakeReaderLocked();
+}
+
+// No lock held. Counts its requests itself.
+void EtcdBackend::SendReads(const std::vector<std::shared_ptr<PendingRead>>& batch) {
+  auto count = [&](uint64_t n) {
+    std::lock_guard lock(rmu_);
+    read_stats_.requests += n;
+  };
+  if (batch.size() == 1) {
+    batch.front()->result = ReadOne(batch.front()->key, batch.front()->serializable);
+    count(1);
+    return;
+  }
+  const bool serializable =
+      std::all_of(batch.begin(), batch.end(), [](const auto& r) { return r->serializable; });
+  std::vector<TxnOp> ops;
+  ops.reserve(batch.size());
+  for (const auto& r : batch) {
+    ops.push_back(TxnOp::Get(r->key));
+    ops.back().serializable = serializable;
+  }
+  StatusOr<TxnResult> t = client_.Txn({}, ops, {});
+  count(1);
+  bool shaped = t.ok() && t->succeeded && t->results.size() == batch.size();
+  for (std::size_t i = 0; shaped && i < batch.size(); ++i) {
+    shaped = t->results[i].kind == TxnOp::Kind::kRange;
+  }
+  if (shaped) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& kvs = t->results[i].range.kvs;
+      batch[i]->result = kvs.empty() ? std::optional<std::string>()
+                                     : std::optional<std::string>(std::move(kvs.front().value));
+    }
+    return;
+  }
+  if (!t.ok() && t.status().code() == Code::kUnavailable) {
+    for (const auto& r : batch) r->result = t.status();
+    return;
+  }
+  // Refused as a batch (etcd's limits, a response too large) or answered
+  // oddly: each read on its own gets its own answer.
+  for (const auto& r : batch) r->result = ReadOne(r->key, r->serializable);
+  count(batch.size());
+}
+// ---- end of read batching ----
 
 Status EtcdBackend::Put(std::string_view key, std::string_view value) {
   return Write({}, {TxnOp::Put(prefix_ + std::string(key), std::string(value))});
@@ -515,8 +666,7 @@ StatusOr<std::vector<std::string>> EtcdBackend::List(std::string_view prefix) {
   return out;
 }
 
-StatusOr<std::vector<std::pair<std::string, std::string>>> EtcdBackend::ReadAll(
-    std::size_t limit) {
+StatusOr<std::vector<std::pair<std::string, std::string>>> EtcdBackend::ReadAll(std::size_t limit) {
   const std::string end = PrefixEnd(prefix_);
   std::vector<std::pair<std::string, std::string>> out;
   std::string from = prefix_;

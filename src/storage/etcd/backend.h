@@ -49,6 +49,19 @@
 // A write that cannot be sent within the client's request_timeout (queue
 // full, or etcd slow) returns Unavailable without having been sent.
 //
+// Read batching. Get and GetForUpdate share up to
+// BatchOptions::max_reads_in_flight etcd read requests. A read that finds a
+// slot free and nothing queued is sent at once as its own Range; the others
+// queue, and whenever a read request completes one waiting caller sends
+// every queued read (up to max_txn_ops) as ONE read-only etcd transaction
+// of Ranges. etcd serves such a txn at one revision, with one consensus
+// round (ReadIndex) for the lot, or none when every read in it is a read
+// for update (serializable); a read for update that shares a txn with a
+// linearizable read is served linearizably, which only strengthens it. A
+// batch etcd refuses (too many ops, a response too large) is read again one
+// by one; Unavailable is every caller's answer. Each caller gets the value
+// of its own key.
+//
 // Fencing. With a fence set, every write is a transaction whose outer
 // compare is "the fence key still has this create_revision", with the
 // caller's conditions in a nested transaction. When the outer compare fails
@@ -85,22 +98,33 @@ struct Fence {
 
 // Group commit limits (see above). The defaults suit etcd's defaults.
 struct BatchOptions {
-  std::size_t max_txn_ops = 128;      // etcd's --max-txn-ops
-  std::size_t max_bytes = 1 << 20;    // below etcd's --max-request-bytes (1.5 MiB)
-  std::size_t max_queued = 10'000;    // waiting writes; past it, callers wait for room
-  std::size_t max_in_flight = 4;      // etcd write requests in flight at once (0 is taken as 1)
-  bool enabled = true;                // false: every write is its own request
+  std::size_t max_txn_ops = 128;        // etcd's --max-txn-ops
+  std::size_t max_bytes = 1 << 20;      // below etcd's --max-request-bytes (1.5 MiB)
+  std::size_t max_queued = 10'000;      // waiting writes; past it, callers wait for room
+  std::size_t max_in_flight = 4;        // etcd write requests in flight at once (0 is taken as 1)
+  bool enabled = true;                  // false: every write is its own request
+  std::size_t max_reads_in_flight = 2;  // etcd read requests in flight at once (0 is taken as 1)
+  bool batch_reads = true;              // false: every read is its own Range
 };
 
 // Counters of the write path, for tests and metrics.
 struct WriteStats {
-  uint64_t requests = 0;  // etcd write requests sent (Txn, Put, DeleteRange)
-  uint64_t writes = 0;    // writes completed by a request (whatever the outcome)
-  uint64_t batched = 0;   // of those, writes that shared their request
-  uint64_t refused = 0;   // batches etcd refused whole and were resent one by one
-  std::size_t queued = 0; // writes waiting now, not yet sent
+  uint64_t requests = 0;           // etcd write requests sent (Txn, Put, DeleteRange)
+  uint64_t writes = 0;             // writes completed by a request (whatever the outcome)
+  uint64_t batched = 0;            // of those, writes that shared their request
+  uint64_t refused = 0;            // batches etcd refused whole and were resent one by one
+  std::size_t queued = 0;          // writes waiting now, not yet sent
   std::size_t in_flight = 0;       // etcd write requests in flight now
   std::size_t peak_in_flight = 0;  // the most ever in flight at once
+};
+
+// Counters of the read path (Get and GetForUpdate), for tests and metrics.
+struct ReadStats {
+  uint64_t requests = 0;      // etcd read requests sent (Range, or a txn of Ranges)
+  uint64_t reads = 0;         // reads answered by a request
+  uint64_t batched = 0;       // of those, reads that shared their request
+  std::size_t queued = 0;     // reads waiting now, not yet sent
+  std::size_t in_flight = 0;  // etcd read requests in flight now
 };
 
 class EtcdBackend final : public Backend {
@@ -137,12 +161,14 @@ class EtcdBackend final : public Backend {
   Status ReplaceAll(const std::vector<std::pair<std::string, std::string>>& entries);
 
   WriteStats write_stats() const;
+  ReadStats read_stats() const;
 
   Client& client() { return client_; }
   const std::string& prefix() const { return prefix_; }
 
  private:
   struct PendingWrite;
+  struct PendingRead;
   struct Outcome;
   using Batch = std::vector<std::shared_ptr<PendingWrite>>;
 
@@ -159,12 +185,20 @@ class EtcdBackend final : public Backend {
   void SendBatch(const Batch& batch);
   Outcome SendOne(PendingWrite& w);
 
+  // One Get (serializable: GetForUpdate) through the read batching.
+  StatusOr<std::optional<std::string>> Read(std::string_view key, bool serializable);
+  StatusOr<std::optional<std::string>> ReadOne(const std::string& key, bool serializable);
+  // rmu_ held, a slot free: sends every queued read (rmu_ released meanwhile).
+  void SendNextReadsLocked(std::unique_lock<std::mutex>& lock);
+  void SendReads(const std::vector<std::shared_ptr<PendingRead>>& batch);
+  void WakeReaderLocked();
+
   Client& client_;
   std::string prefix_;
   const BatchOptions batch_;
   mutable std::mutex mu_;
-  std::optional<Fence> fence_;        // guarded by mu_
-  std::function<void()> on_fenced_;   // guarded by mu_
+  std::optional<Fence> fence_;                      // guarded by mu_
+  std::function<void()> on_fenced_;                 // guarded by mu_
   std::list<std::shared_ptr<PendingWrite>> queue_;  // guarded by mu_
   // Guarded by mu_: requests in flight, the keys their writes touch (views
   // into PendingWrite::touched, alive while in flight), and whether one of
@@ -172,8 +206,12 @@ class EtcdBackend final : public Backend {
   std::size_t in_flight_ = 0;
   std::unordered_set<std::string_view> in_flight_keys_;
   bool alone_in_flight_ = false;
-  std::condition_variable room_cv_;   // queue_ has room
-  WriteStats stats_;                  // guarded by mu_ (queued: computed)
+  std::condition_variable room_cv_;  // queue_ has room
+  WriteStats stats_;                 // guarded by mu_ (queued: computed)
+
+  mutable std::mutex rmu_;                              // the read path; never held with mu_
+  std::list<std::shared_ptr<PendingRead>> read_queue_;  // guarded by rmu_
+  ReadStats read_stats_;                                // guarded by rmu_ (queued: computed)
 };
 
 }  // namespace arca::storage::etcd

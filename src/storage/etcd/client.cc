@@ -159,8 +159,7 @@ bool Transient(grpc::StatusCode c) {
 }
 
 gpr_timespec DeadlineAfter(std::chrono::milliseconds d) {
-  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                      gpr_time_from_millis(d.count(), GPR_TIMESPAN));
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(d.count(), GPR_TIMESPAN));
 }
 
 // ---- message conversions ----
@@ -248,6 +247,7 @@ Status ToPb(const TxnOp& op, int depth, pb::RequestOp* out) {
       auto* r = out->mutable_request_range();
       r->set_key(op.key);
       r->set_range_end(op.range_end);
+      r->set_serializable(op.serializable);
       return OkStatus();
     }
     case TxnOp::Kind::kTxn:
@@ -434,9 +434,8 @@ Status GrpcClient::Put(const std::string& key, const std::string& value, int64_t
   req.set_value(value);
   req.set_lease(lease);
   pb::PutResponse resp;
-  return Call(Retry::kNever, "put", [&](Endpoint& ep, grpc::ClientContext& ctx) {
-    return ep.kv->Put(&ctx, req, &resp);
-  });
+  return Call(Retry::kNever, "put",
+              [&](Endpoint& ep, grpc::ClientContext& ctx) { return ep.kv->Put(&ctx, req, &resp); });
 }
 
 StatusOr<int64_t> GrpcClient::DeleteRange(const std::string& key, const std::string& range_end) {
@@ -473,10 +472,10 @@ StatusOr<LeaseGrant> GrpcClient::GrantLease(int64_t ttl_seconds) {
   pb::LeaseGrantRequest req;
   req.set_ttl(ttl_seconds);
   pb::LeaseGrantResponse resp;
-  ARCA_RETURN_IF_ERROR(Call(Retry::kNever, "lease grant",
-                            [&](Endpoint& ep, grpc::ClientContext& ctx) {
-                              return ep.lease->LeaseGrant(&ctx, req, &resp);
-                            }));
+  ARCA_RETURN_IF_ERROR(
+      Call(Retry::kNever, "lease grant", [&](Endpoint& ep, grpc::ClientContext& ctx) {
+        return ep.lease->LeaseGrant(&ctx, req, &resp);
+      }));
   if (!resp.error().empty()) return Internal("etcd lease grant: " + resp.error());
   return LeaseGrant{resp.id(), resp.ttl()};
 }
@@ -486,24 +485,24 @@ StatusOr<int64_t> GrpcClient::KeepAliveOnce(int64_t lease_id) {
   req.set_id(lease_id);
   pb::LeaseKeepAliveResponse resp;
   // Renewing twice is harmless, so this one may go to another endpoint.
-  ARCA_RETURN_IF_ERROR(Call(Retry::kSafe, "lease keep-alive",
-                            [&](Endpoint& ep, grpc::ClientContext& ctx) {
-                              resp.Clear();
-                              auto stream = ep.lease->LeaseKeepAlive(&ctx);
-                              if (!stream->Write(req)) return stream->Finish();
-                              stream->WritesDone();
-                              bool got = stream->Read(&resp);
-                              pb::LeaseKeepAliveResponse extra;
-                              while (got && stream->Read(&extra)) {
-                              }
-                              grpc::Status s = stream->Finish();
-                              if (s.ok() && !got) {
-                                return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                                    "stream closed without a response");
-                              }
-                              return s;
-                            },
-                            options_.keepalive_timeout));
+  ARCA_RETURN_IF_ERROR(Call(
+      Retry::kSafe, "lease keep-alive",
+      [&](Endpoint& ep, grpc::ClientContext& ctx) {
+        resp.Clear();
+        auto stream = ep.lease->LeaseKeepAlive(&ctx);
+        if (!stream->Write(req)) return stream->Finish();
+        stream->WritesDone();
+        bool got = stream->Read(&resp);
+        pb::LeaseKeepAliveResponse extra;
+        while (got && stream->Read(&extra)) {
+        }
+        grpc::Status s = stream->Finish();
+        if (s.ok() && !got) {
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed without a response");
+        }
+        return s;
+      },
+      options_.keepalive_timeout));
   if (resp.ttl() <= 0) return NotFound("etcd: lease not found or expired");
   return resp.ttl();
 }
@@ -520,11 +519,11 @@ Status GrpcClient::RevokeLease(int64_t lease_id) {
 StatusOr<std::vector<Member>> GrpcClient::MemberList() {
   pb::MemberListRequest req;
   pb::MemberListResponse resp;
-  ARCA_RETURN_IF_ERROR(Call(Retry::kSafe, "member list",
-                            [&](Endpoint& ep, grpc::ClientContext& ctx) {
-                              resp.Clear();
-                              return ep.cluster->MemberList(&ctx, req, &resp);
-                            }));
+  ARCA_RETURN_IF_ERROR(
+      Call(Retry::kSafe, "member list", [&](Endpoint& ep, grpc::ClientContext& ctx) {
+        resp.Clear();
+        return ep.cluster->MemberList(&ctx, req, &resp);
+      }));
   std::vector<Member> out;
   for (const auto& m : resp.members()) {
     Member x;
@@ -621,8 +620,8 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const ClientOptions& options) {
   Wipe(ssl.pem_private_key);  // gRPC keeps its own copy
   auto insecure = grpc::InsecureChannelCredentials();
 
-  const int max_receive = static_cast<int>(
-      std::clamp<int64_t>(options.max_receive_bytes, 4 << 20, INT_MAX));
+  const int max_receive =
+      static_cast<int>(std::clamp<int64_t>(options.max_receive_bytes, 4 << 20, INT_MAX));
   std::vector<Endpoint> endpoints;
   for (std::size_t i = 0; i < parsed.size(); ++i) {
     grpc::ChannelArguments args;

@@ -72,8 +72,8 @@ struct RangeOptions {
   // Empty: just `key`. "\0" (one NUL byte): every key >= key. Otherwise the
   // half-open range [key, range_end). PrefixEnd(p) gives the end of prefix p.
   std::string range_end;
-  int64_t limit = 0;       // 0 = no limit
-  int64_t revision = 0;    // 0 = latest; else read at that revision
+  int64_t limit = 0;     // 0 = no limit
+  int64_t revision = 0;  // 0 = latest; else read at that revision
   bool keys_only = false;
   bool count_only = false;
   bool serializable = false;  // false = linearizable (the default)
@@ -108,6 +108,9 @@ struct TxnOp {
   std::string value;      // kPut
   std::string range_end;  // kDeleteRange, kRange (as RangeOptions::range_end)
   int64_t lease = 0;      // kPut
+  // kRange: served from the member's local state. etcd serves a read-only
+  // txn without a consensus round only when every range in it is serializable.
+  bool serializable = false;
   // kTxn: a nested transaction (etcd 3.3+).
   std::vector<Compare> compares;
   std::vector<TxnOp> success;
@@ -123,10 +126,10 @@ struct TxnOp {
 // The result of one TxnOp of the branch that ran, in order.
 struct TxnOpResult {
   TxnOp::Kind kind = TxnOp::Kind::kPut;
-  RangeResult range;          // kRange
-  int64_t deleted = 0;        // kDeleteRange
-  bool nested_succeeded = false;             // kTxn
-  std::vector<TxnOpResult> nested;           // kTxn
+  RangeResult range;                // kRange
+  int64_t deleted = 0;              // kDeleteRange
+  bool nested_succeeded = false;    // kTxn
+  std::vector<TxnOpResult> nested;  // kTxn
 };
 
 struct TxnResult {
