@@ -183,7 +183,7 @@ class TokenStore {
   // The stored entry and its raw bytes, bypassing the cache.
   StatusOr<std::optional<std::pair<TokenEntry, std::string>>> Load(std::string_view hash);
   // Calls fn for every stored token (corrupt entries skipped), stopping at
-  // its first error. Returns how many id keys were listed.
+  // its first error. Returns how many token ids were listed.
   StatusOr<std::size_t> ForEachStored(
       const std::function<Status(const std::string& hash, const TokenEntry&)>& fn);
   Status RevokeOne(const TokenEntry& entry);

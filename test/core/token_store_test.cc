@@ -253,8 +253,10 @@ TEST_F(TokenStoreTest, ConcurrentUsesOfOneUseTokenOnlyOneWins) {
     for (int i = 0; i < 8; ++i) {
       threads.emplace_back([&] {
         auto r = store_.UseToken(t);
-        if (r.ok()) ++ok;
-        else if (r.status().code() == Code::kPermissionDenied) ++denied;
+        if (r.ok())
+          ++ok;
+        else if (r.status().code() == Code::kPermissionDenied)
+          ++denied;
       });
     }
     for (auto& th : threads) th.join();
@@ -360,6 +362,29 @@ TEST_F(TokenStoreTest, ExpireDueLoadsIndexFromStorage) {
   EXPECT_EQ(hook_calls, 1);
   EXPECT_FALSE(mem_.Get("id/" + t.hash)->has_value());
   EXPECT_TRUE(Alive(forever));
+}
+
+// The scan behind the expiry index loads tokens in parallel chunks: every
+// token of a store larger than a chunk is indexed, a corrupt one skipped.
+TEST_F(TokenStoreTest, ExpiryIndexCoversEveryTokenAcrossChunksAndSkipsCorruptOnes) {
+  constexpr int kTokens = 1100;  // more than two chunks of the scan
+  std::vector<TokenEntry> short_lived;
+  for (int i = 0; i < kTokens; ++i) short_lived.push_back(Child(nullptr, kHour));
+  TokenEntry lasting = Child(nullptr, 10 * kHour);
+  ASSERT_TRUE(mem_.Put("id/" + short_lived[600].hash, "{not json").ok());
+  TokenStore fresh(mem_, clock_);
+  std::atomic<int> hook_calls{0};
+  fresh.SetRevokeHook([&](const TokenEntry&) { ++hook_calls; });
+  clock_.Advance(hours(2));
+  auto n = fresh.ExpireDue();
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, kTokens - 1);
+  EXPECT_EQ(hook_calls.load(), kTokens - 1);
+  for (int i : {0, 511, 512, 1023, 1024, kTokens - 1}) {
+    EXPECT_FALSE(mem_.Get("id/" + short_lived[i].hash)->has_value()) << i;
+  }
+  EXPECT_TRUE(mem_.Get("id/" + short_lived[600].hash)->has_value());  // corrupt: left alone
+  EXPECT_TRUE(mem_.Get("id/" + lasting.hash)->has_value());
 }
 
 TEST_F(TokenStoreTest, ExpireDueOnlyReadsDueTokens) {
