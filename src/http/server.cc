@@ -1,11 +1,18 @@
 // arca: the Beast server. One C++20 coroutine per connection, on its own
 // strand; handler calls run on a separate worker pool so that a request
-// blocked in storage does not hold an I/O thread.
+// blocked in storage does not hold an I/O thread. Requests are parsed by
+// Beast; responses are rendered by hand into one buffer (one write, one TLS
+// record for small answers). Timeouts are per-connection deadlines checked
+// by one periodic sweep, instead of a timer armed and cancelled around every
+// read and write.
 #include "http/server.h"
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
+#include <iterator>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -16,6 +23,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/container/small_vector.hpp>
 #include <spdlog/spdlog.h>
 
 #include "base/secure.h"
@@ -41,13 +49,24 @@ constexpr int64_t kDefaultMaxRequestSize = 32 << 20;
 // the client sees the response instead of a reset.
 constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr std::size_t kLingerBytes = 1 << 20;
+// The deadline sweep runs this often, or at a quarter of the shortest
+// configured timeout when that is less (not below kMinSweepInterval).
+constexpr std::chrono::milliseconds kMaxSweepInterval{250};
+constexpr std::chrono::milliseconds kMinSweepInterval{10};
+constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
+// A connection keeps its response buffer for the next response unless it
+// grew past this.
+constexpr std::size_t kKeptWireCapacity = 64 * 1024;
 
-// State of one connection shared with Stop(). Touched only on the
-// connection's strand, except `executor`, which is immutable.
+// State of one connection shared with Stop() and the deadline sweep. Touched
+// only on the connection's strand, except `executor` (immutable) and
+// `deadline_ms` (written on the strand, read by the sweep).
 struct Conn {
   asio::any_io_executor executor;
-  beast::tcp_stream* stream = nullptr;  // null once the session has ended
-  bool idle = false;                    // waiting for the next request
+  tcp::socket* socket = nullptr;  // null once the session has ended
+  bool idle = false;              // waiting for the next request (or the TLS handshake)
+  // Clock::SteadyNow() in ms past which the sweep closes the socket.
+  std::atomic<int64_t> deadline_ms{kNoDeadline};
 };
 
 struct Listener {
@@ -63,7 +82,115 @@ bool IsHttpSyntaxError(const beast::error_code& ec) {
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
+std::chrono::milliseconds SweepInterval(const ServerOptions& o) {
+  auto shortest = std::min(o.header_timeout, o.idle_timeout);
+  if (o.request_timeout.count() > 0) shortest = std::min(shortest, o.request_timeout);
+  return std::clamp(shortest / 4, kMinSweepInterval, kMaxSweepInterval);
+}
+
+// One response header as it will be written (views into the HttpResponse).
+struct Field {
+  std::string_view name;
+  std::string_view value;
+};
+using Fields = boost::container::small_vector<Field, 16>;
+
+bool HasLineBreakOrNul(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+// Optional whitespace around a field value (Beast's basic_fields trims it).
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// basic_fields::set: drops every field of that name, then appends.
+void SetField(Fields& fields, std::string_view name, std::string_view value) {
+  fields.erase(std::remove_if(fields.begin(), fields.end(),
+                              [&](const Field& f) { return beast::iequals(f.name, name); }),
+               fields.end());
+  fields.push_back({name, value});
+}
+
+bool IsFramingHeader(std::string_view name) {
+  return beast::iequals(name, "Connection") || beast::iequals(name, "Content-Length") ||
+         beast::iequals(name, "Transfer-Encoding");
+}
+
 }  // namespace
+
+void SerializeResponse(const HttpResponse& res, unsigned http_version, bool keep_alive,
+                       std::string* out) {
+  Fields fields;
+  fields.push_back({"Cache-Control", "no-store"});
+  auto add = [&fields](std::string_view name, std::string_view value) {
+    if (name.empty() || HasLineBreakOrNul(name) || HasLineBreakOrNul(value)) {
+      // Values can carry client-derived text: never let one split the response.
+      spdlog::warn("http: dropped a response header with an empty name or a CR, LF or NUL byte");
+      return;
+    }
+    SetField(fields, name, TrimOws(value));
+  };
+  if (!res.content_type.empty()) add("Content-Type", res.content_type);
+  for (const auto& [name, value] : res.headers) {
+    if (!IsFramingHeader(name)) add(name, value);
+  }
+
+  const bool bodiless = res.status < 200 || res.status == 204 || res.status == 304;
+  char length_buf[24];
+  std::string_view length;
+  if (!bodiless) {
+    auto [end, ec] = std::to_chars(length_buf, length_buf + sizeof length_buf, res.body.size());
+    length = std::string_view(length_buf, static_cast<std::size_t>(end - length_buf));
+  }
+  // What beast's message::keep_alive(bool) leaves in Connection.
+  std::string_view connection;
+  if (http_version < 11) {
+    if (keep_alive) connection = "keep-alive";
+  } else if (!keep_alive) {
+    connection = "close";
+  }
+  const unsigned code = static_cast<unsigned>(res.status);
+  const auto beast_reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
+  const std::string_view reason(beast_reason.data(), beast_reason.size());
+
+  std::size_t size = 13 + reason.size() + 2 + 2;  // "HTTP/x.y ### " reason CRLF ... CRLF
+  for (const Field& f : fields) size += f.name.size() + 2 + f.value.size() + 2;
+  if (!bodiless) size += 16 + length.size() + 2 + res.body.size();
+  if (!connection.empty()) size += 12 + connection.size() + 2;
+  out->reserve(out->size() + size);
+
+  // The digits as Beast writes them.
+  char status_line[] = "HTTP/x.y ### ";
+  status_line[5] = static_cast<char>('0' + http_version / 10);
+  status_line[7] = static_cast<char>('0' + http_version % 10);
+  status_line[9] = static_cast<char>('0' + code / 100);
+  status_line[10] = static_cast<char>('0' + (code / 10) % 10);
+  status_line[11] = static_cast<char>('0' + code % 10);
+  out->append(status_line, 13);
+  out->append(reason);
+  out->append("\r\n");
+  for (const Field& f : fields) {
+    out->append(f.name);
+    out->append(": ");
+    out->append(f.value);
+    out->append("\r\n");
+  }
+  if (!bodiless) {
+    out->append("Content-Length: ");
+    out->append(length);
+    out->append("\r\n");
+  }
+  if (!connection.empty()) {
+    out->append("Connection: ");
+    out->append(connection);
+    out->append("\r\n");
+  }
+  out->append("\r\n");
+  if (!bodiless) out->append(res.body);
+}
 
 struct Server::Impl {
   Impl(Api& a, ServerOptions o)
@@ -88,9 +215,29 @@ struct Server::Impl {
   asio::awaitable<void> Serve(Listener& l, Stream& stream, Conn& conn, const std::string& addr,
                               uint16_t port);
   template <class Stream>
-  asio::awaitable<void> SendErrorAndClose(Stream& stream, int status, std::string_view message);
+  asio::awaitable<void> SendErrorAndClose(Stream& stream, Conn& conn, int status,
+                                          std::string_view message);
   void CancelConnections(bool idle_only);
   bool WaitForConnections(std::chrono::milliseconds timeout);
+
+  // Deadlines, in Clock::SteadyNow() milliseconds.
+  int64_t NowMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               clock->SteadyNow().time_since_epoch())
+        .count();
+  }
+  void ExpiresAfter(Conn& conn, std::chrono::milliseconds d) const {
+    const int64_t now = NowMs();
+    const int64_t ms = std::max<int64_t>(0, d.count());
+    conn.deadline_ms.store(ms >= kNoDeadline - now ? kNoDeadline : now + ms,
+                           std::memory_order_relaxed);
+  }
+  static void ExpiresNever(Conn& conn) {
+    conn.deadline_ms.store(kNoDeadline, std::memory_order_relaxed);
+  }
+  // The sweep: every sweep_interval, closes the connections past their deadline.
+  void ScheduleSweep();
+  void Sweep();
 
   ServerOptions options;
   Clock* clock;
@@ -111,6 +258,10 @@ struct Server::Impl {
   std::unique_ptr<asio::io_context> ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
+  std::chrono::milliseconds sweep_interval{kMaxSweepInterval};
+  bool sweep_stopped = false;  // touched on the sweeper's strand
+  // After ioc, so that it is destroyed first (Stop resets it earlier).
+  std::unique_ptr<asio::steady_timer> sweeper;  // on its own strand
 };
 
 namespace {
@@ -123,7 +274,7 @@ class ConnGuard {
     s_.conns.insert(conn_);
   }
   ~ConnGuard() {
-    conn_->stream = nullptr;
+    conn_->socket = nullptr;
     std::lock_guard lock(s_.mu);
     s_.conns.erase(conn_);
     s_.conns_changed.notify_all();
@@ -139,9 +290,9 @@ class ConnGuard {
 }  // namespace
 
 template <class Stream>
-asio::awaitable<void> Server::Impl::SendErrorAndClose(Stream& stream, int status,
+asio::awaitable<void> Server::Impl::SendErrorAndClose(Stream& stream, Conn& conn, int status,
                                                       std::string_view message) {
-  auto& tcp = beast::get_lowest_layer(stream);
+  tcp::socket& socket = beast::get_lowest_layer(stream);
   HttpResponse r = ErrorResponse(status, message);
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(status), 11};
   out.set(bhttp::field::cache_control, "no-store");
@@ -149,17 +300,17 @@ asio::awaitable<void> Server::Impl::SendErrorAndClose(Stream& stream, int status
   out.keep_alive(false);
   out.body() = std::move(r.body);
   out.content_length(out.body().size());
-  tcp.expires_after(kLingerTime);
+  ExpiresAfter(conn, kLingerTime);  // covers the write and the drain
   auto [ec, n] = co_await bhttp::async_write(stream, out, as_tuple(use_awaitable));
   if (ec) co_return;
   // Lingering close: stop sending, then discard what the client still sends.
   beast::error_code ignored;
-  tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
   std::size_t drained = 0;
   std::vector<char> scratch(kReadChunk);
   while (drained < kLingerBytes) {
     auto [rec, rn] =
-        co_await tcp.async_read_some(asio::buffer(scratch), as_tuple(use_awaitable));
+        co_await socket.async_read_some(asio::buffer(scratch), as_tuple(use_awaitable));
     if (rec) break;
     drained += rn;
   }
@@ -168,7 +319,6 @@ asio::awaitable<void> Server::Impl::SendErrorAndClose(Stream& stream, int status
 template <class Stream>
 asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& conn,
                                           const std::string& addr, uint16_t port) {
-  auto& tcp = beast::get_lowest_layer(stream);
   const auto request_timeout = options.request_timeout.count() > 0
                                    ? options.request_timeout
                                    : std::chrono::milliseconds(std::max<int64_t>(
@@ -176,13 +326,14 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
   const uint64_t body_limit = static_cast<uint64_t>(
       l.config.max_request_size > 0 ? l.config.max_request_size : kDefaultMaxRequestSize);
   beast::flat_buffer buffer;
+  std::string wire;  // the response being written; kept for the next one
 
   for (bool first = true;; first = false) {
     // Wait for the first byte of the next request (idle keep-alive time).
     if (buffer.size() == 0) {
       if (stopping) co_return;
       conn.idle = true;
-      tcp.expires_after(first ? options.header_timeout : options.idle_timeout);
+      ExpiresAfter(conn, first ? options.header_timeout : options.idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk),
                                                      as_tuple(use_awaitable));
       conn.idle = false;
@@ -194,20 +345,22 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(body_limit);
-    tcp.expires_after(std::min(options.header_timeout, request_timeout));
+    ExpiresAfter(conn, std::min(options.header_timeout, request_timeout));
     {
       auto [ec, n] =
           co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
       if (ec == bhttp::error::body_limit) {
-        co_await SendErrorAndClose(stream, 413, "http: request body too large");
+        co_await SendErrorAndClose(stream, conn, 413, "http: request body too large");
         co_return;
       }
       if (ec == bhttp::error::header_limit) {
-        co_await SendErrorAndClose(stream, 431, "request header fields too large");
+        co_await SendErrorAndClose(stream, conn, 431, "request header fields too large");
         co_return;
       }
       if (ec) {
-        if (IsHttpSyntaxError(ec)) co_await SendErrorAndClose(stream, 400, "malformed HTTP request");
+        if (IsHttpSyntaxError(ec)) {
+          co_await SendErrorAndClose(stream, conn, 400, "malformed HTTP request");
+        }
         co_return;  // timeout, reset, EOF: just close
       }
     }
@@ -217,7 +370,7 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
     // next request (smuggling). Refuse and close.
     if (auto te = parser.get().find(bhttp::field::transfer_encoding);
         te != parser.get().end() && !parser.chunked()) {
-      co_await SendErrorAndClose(stream, 400, "unsupported Transfer-Encoding");
+      co_await SendErrorAndClose(stream, conn, 400, "unsupported Transfer-Encoding");
       co_return;
     }
 
@@ -230,29 +383,37 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
       auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock->SteadyNow() -
                                                                            start);
       if (elapsed >= request_timeout) co_return;
-      tcp.expires_after(request_timeout - elapsed);
+      ExpiresAfter(conn, request_timeout - elapsed);
       auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
       if (ec == bhttp::error::body_limit) {
-        co_await SendErrorAndClose(stream, 413, "http: request body too large");
+        co_await SendErrorAndClose(stream, conn, 413, "http: request body too large");
         co_return;
       }
       if (ec) {
-        if (IsHttpSyntaxError(ec)) co_await SendErrorAndClose(stream, 400, "malformed HTTP request");
+        if (IsHttpSyntaxError(ec)) {
+          co_await SendErrorAndClose(stream, conn, 400, "malformed HTTP request");
+        }
         co_return;
       }
     }
-    tcp.expires_never();
+    ExpiresNever(conn);
 
-    bhttp::request<bhttp::string_body> msg = parser.release();
+    bhttp::request<bhttp::string_body>& msg = parser.get();
     HttpRequest req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
+    const auto method = msg.method_string();
+    req.method.assign(method.data(), method.size());
+    const auto target = msg.target();
+    req.target.assign(target.data(), target.size());
+    req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& field : msg) {
-      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      auto& [name, value] = req.headers.emplace_back();
+      name.assign(field.name_string().data(), field.name_string().size());
+      value.assign(field.value().data(), field.value().size());
     }
     req.body = std::move(msg.body());
     req.remote_address = addr;
     req.remote_port = port;
+    const unsigned version = msg.version();
     bool keep_alive = msg.keep_alive();
 
     // Reads run inline on this io thread, saving two thread hops; anything
@@ -273,21 +434,13 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
     }
     Wipe(req.body);  // may hold unseal keys or secrets
 
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status),
-                                            msg.version()};
-    out.set(bhttp::field::cache_control, "no-store");
-    if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
-    for (const auto& [name, value] : res.headers) out.set(name, value);
-    bool bodiless = res.status < 200 || res.status == 204 || res.status == 304;
-    if (!bodiless) {
-      out.body() = std::move(res.body);
-      out.content_length(out.body().size());
-    }
     keep_alive = keep_alive && !stopping;
-    out.keep_alive(keep_alive);
-    tcp.expires_after(request_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream, out, as_tuple(use_awaitable));
-    Wipe(out.body());
+    SerializeResponse(res, version, keep_alive, &wire);
+    Wipe(res.body);  // the wire copy is wiped after the write
+    ExpiresAfter(conn, request_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(wire), as_tuple(use_awaitable));
+    Wipe(wire);  // may hold secrets
+    if (wire.capacity() > kKeptWireCapacity) std::string().swap(wire);
     if (ec || !keep_alive) co_return;
   }
 }
@@ -301,14 +454,13 @@ asio::awaitable<void> Server::Impl::Session(Listener& l, tcp::socket socket) {
 
   auto conn = std::make_shared<Conn>();
   conn->executor = socket.get_executor();
-  beast::tcp_stream tcp_stream(std::move(socket));
   if (l.tls) {
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), *l.tls);
-    conn->stream = &beast::get_lowest_layer(stream);
+    beast::ssl_stream<tcp::socket> stream(std::move(socket), *l.tls);
+    conn->socket = &beast::get_lowest_layer(stream);
     ConnGuard guard(*this, conn);
     if (stopping) co_return;
     conn->idle = true;
-    beast::get_lowest_layer(stream).expires_after(options.header_timeout);
+    ExpiresAfter(*conn, options.header_timeout);
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
                                                  as_tuple(use_awaitable));
     conn->idle = false;
@@ -317,12 +469,12 @@ asio::awaitable<void> Server::Impl::Session(Listener& l, tcp::socket socket) {
       co_return;
     }
     co_await Serve(l, stream, *conn, addr, port);
-    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_both, ec);
   } else {
-    conn->stream = &tcp_stream;
+    conn->socket = &socket;
     ConnGuard guard(*this, conn);
-    co_await Serve(l, tcp_stream, *conn, addr, port);
-    tcp_stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    co_await Serve(l, socket, *conn, addr, port);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
   }
 }
 
@@ -355,13 +507,38 @@ void Server::Impl::CancelConnections(bool idle_only) {
   std::lock_guard lock(mu);
   for (const auto& c : conns) {
     asio::post(c->executor, [c, idle_only] {
-      if (c->stream == nullptr || (idle_only && !c->idle)) return;
+      if (c->socket == nullptr || (idle_only && !c->idle)) return;
       beast::error_code ec;
       if (idle_only) {
-        c->stream->cancel();
+        c->socket->cancel(ec);
       } else {
-        c->stream->socket().close(ec);
+        c->socket->close(ec);
       }
+    });
+  }
+}
+
+void Server::Impl::ScheduleSweep() {
+  sweeper->expires_after(sweep_interval);
+  sweeper->async_wait([this](beast::error_code ec) {
+    if (ec || sweep_stopped) return;
+    Sweep();
+    ScheduleSweep();
+  });
+}
+
+void Server::Impl::Sweep() {
+  const int64_t now = NowMs();
+  std::lock_guard lock(mu);
+  for (const auto& c : conns) {
+    if (c->deadline_ms.load(std::memory_order_relaxed) > now) continue;
+    // Checked again on the strand: the operation may have finished and the
+    // session moved the deadline since.
+    asio::post(c->executor, [c, now] {
+      if (c->socket == nullptr || c->deadline_ms.load(std::memory_order_relaxed) > now) return;
+      ExpiresNever(*c);
+      beast::error_code ec;
+      c->socket->close(ec);
     });
   }
 }
@@ -420,6 +597,9 @@ Status Server::Start(const std::vector<ListenerConfig>& listeners) {
   if (s.options.worker_threads > 0)
     s.workers = std::make_unique<asio::thread_pool>(s.options.worker_threads);
   s.work.emplace(s.ioc->get_executor());
+  s.sweep_interval = SweepInterval(s.options);
+  s.sweeper = std::make_unique<asio::steady_timer>(asio::make_strand(*s.ioc));
+  s.ScheduleSweep();
   int n = s.options.io_threads > 0
               ? s.options.io_threads
               : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
@@ -472,11 +652,18 @@ void Server::Stop() {
     s.CancelConnections(/*idle_only=*/false);
     s.WaitForConnections(std::chrono::milliseconds(2000));
   }
+  // The sweep runs until here: connections still draining in the grace
+  // period keep their timeouts.
+  asio::post(s.sweeper->get_executor(), [&s] {
+    s.sweep_stopped = true;
+    s.sweeper->cancel();
+  });
   if (s.workers) s.workers->join();
   s.work.reset();
   s.ioc->stop();
   for (auto& t : s.io_threads) t.join();
   s.io_threads.clear();
+  s.sweeper.reset();
   for (auto& l : s.listeners) l->acceptor.reset();  // before the io_context they use
   s.ioc.reset();  // destroys any coroutine frame still queued
   s.workers.reset();

@@ -13,11 +13,17 @@
 // * headers not complete within header_timeout of their first byte, or the
 //   whole request not read within max_request_duration → close;
 // * no new request within idle_timeout on a kept-alive connection → close.
+// These deadlines (and header_timeout for the TLS handshake) are kept per
+// connection against ServerOptions::clock's steady time and enforced by one
+// periodic sweep per server (every 250 ms, or a quarter of the shortest
+// timeout if that is less), so a connection is closed up to one sweep after
+// its deadline.
 // A TLS listener speaks only TLS (1.2+ or 1.3+ per tls_min_version); the cert
 // file may hold a chain, the key file is PEM.
 //
-// Every response carries `Cache-Control: no-store`. Request lines are logged
-// at debug with bounded labels only (never paths, queries, tokens or bodies).
+// Every response carries `Cache-Control: no-store` and is written as one
+// buffer (SerializeResponse). Request lines are logged at debug with bounded
+// labels only (never paths, queries, tokens or bodies).
 //
 // Start, Stop and the accessors may be called from any one thread; Stop is
 // idempotent and also run by the destructor.
@@ -33,6 +39,7 @@
 #include "base/metrics.h"
 #include "base/status.h"
 #include "http/api.h"
+#include "http/codec.h"
 
 namespace arca::http {
 
@@ -62,9 +69,26 @@ struct ServerOptions {
   // system roots. Forwarded requests time out after request_timeout when it
   // is set, else 90 s.
   std::string forwarding_ca_file;
-  Clock* clock = nullptr;                  // null: RealClock()
+  Clock* clock = nullptr;                  // deadlines, metrics; null: RealClock()
   metrics::Registry* registry = nullptr;   // null: metrics::DefaultRegistry()
 };
+
+// Appends to `*out` the bytes the server sends for `res` in answer to a
+// request of HTTP version `http_version` (10 = 1.0, 11 = 1.1):
+// * "HTTP/x.y <status> <standard reason phrase>";
+// * Cache-Control: no-store, Content-Type when res.content_type is set, then
+//   res.headers in order; a header replaces an earlier one of the same name
+//   (case-insensitive), values lose surrounding spaces and tabs. A header
+//   whose name is empty or whose name or value holds CR, LF or NUL is dropped
+//   (warning logged). Connection, Content-Length and Transfer-Encoding in
+//   res.headers are ignored: the server frames the message;
+// * Content-Length unless the status is bodiless (1xx, 204, 304);
+// * for 1.1 (and later) `Connection: close` unless `keep_alive`, for 1.0
+//   `Connection: keep-alive` when `keep_alive`;
+// * the body, except for a bodiless status.
+// Thread-safe.
+void SerializeResponse(const HttpResponse& res, unsigned http_version, bool keep_alive,
+                       std::string* out);
 
 class Server {
  public:

@@ -511,6 +511,17 @@ TEST_F(ServerTest, TlsListenerRefusesPlainHttp) {
   EXPECT_EQ(api_.RequestCount(), 0u);
 }
 
+TEST_F(ServerTest, MissingTlsHandshakeIsTimedOut) {
+  SelfSigned cert;
+  ListenerConfig tls = Plain();
+  tls.tls_disable = false;
+  tls.tls_cert_file = cert.cert_file;
+  tls.tls_key_file = cert.key_file;
+  StartServer(tls);
+  Client c(port_);  // connects, never says ClientHello
+  EXPECT_TRUE(ClosedByServer(c.NextReadError()));
+}
+
 TEST_F(ServerTest, TlsMinimumVersionIsEnforced) {
   SelfSigned cert;
   ListenerConfig tls = Plain();
