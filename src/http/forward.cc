@@ -5,16 +5,23 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "base/clock.h"
 #include "base/encoding.h"
 
 namespace arca::http {
 
 namespace {
+
+constexpr std::string_view kForwardAuthVersion = "v2:";
+// "v2:" + 19 digits + ":" + 64 hex is 87; anything much longer is not ours.
+constexpr std::size_t kMaxForwardAuth = 128;
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -140,19 +147,52 @@ bool NotSent(CURLcode rc, long request_size) {
 
 }  // namespace
 
-std::string ForwardAuth(const SecureBytes& key, std::string_view client_addr,
-                        std::string_view method, std::string_view target) {
-  std::string data;
-  data.reserve(client_addr.size() + method.size() + target.size() + 2);
-  data.append(client_addr).append("\n").append(method).append("\n").append(target);
-  std::string_view k(reinterpret_cast<const char*>(key.data()), key.size());
-  return HexEncode(HmacSha256(k, data));
+std::string_view ForwardAuthToken(const HeaderList& headers) {
+  auto first = [&](std::string_view name) -> const std::string* {
+    for (const auto& [n, v] : headers) {
+      if (IEquals(n, name)) return &v;
+    }
+    return nullptr;
+  };
+  if (const std::string* token = first("X-Vault-Token"); token != nullptr && !token->empty()) {
+    return *token;
+  }
+  if (const std::string* authz = first("Authorization"); authz != nullptr) return *authz;
+  return {};
 }
 
-bool VerifyForwardAuth(const SecureBytes& key, std::string_view client_addr,
-                       std::string_view method, std::string_view target, std::string_view auth) {
-  if (key.empty()) return false;
-  return ConstantTimeEquals(ForwardAuth(key, client_addr, method, target), auth);
+std::string ForwardAuth(const SecureBytes& key, const ForwardAuthInput& in, int64_t unix_seconds) {
+  const std::string when = std::to_string(unix_seconds);
+  std::string data;
+  data.reserve(3 + when.size() + in.client_addr.size() + in.method.size() + in.target.size() +
+               2 * 64 + 6);
+  data.append("v2\n").append(when).append("\n");
+  data.append(in.client_addr).append("\n").append(in.method).append("\n").append(in.target);
+  data.append("\n").append(Sha256Hex(in.token)).append("\n").append(Sha256Hex(in.body));
+  std::string_view k(reinterpret_cast<const char*>(key.data()), key.size());
+  return std::string(kForwardAuthVersion) + when + ":" + HexEncode(HmacSha256(k, data));
+}
+
+bool VerifyForwardAuth(const SecureBytes& key, const ForwardAuthInput& in, std::string_view auth,
+                       int64_t now_unix) {
+  if (key.empty() || auth.size() > kMaxForwardAuth) return false;
+  if (auth.substr(0, kForwardAuthVersion.size()) != kForwardAuthVersion) return false;
+  std::string_view rest = auth.substr(kForwardAuthVersion.size());
+  std::size_t colon = rest.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view digits = rest.substr(0, colon);
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  int64_t sent = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sent);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return false;  // out of range
+  // The distance of two int64 values always fits in uint64 (modular arithmetic).
+  uint64_t skew = sent >= now_unix ? static_cast<uint64_t>(sent) - static_cast<uint64_t>(now_unix)
+                                   : static_cast<uint64_t>(now_unix) - static_cast<uint64_t>(sent);
+  if (skew > static_cast<uint64_t>(kForwardAuthMaxSkew.count())) return false;
+  // Recomputing the whole value also refuses a non-canonical time ("007").
+  return ConstantTimeEquals(ForwardAuth(key, in, sent), auth);
 }
 
 bool IsHopByHopHeader(std::string_view name) {
@@ -261,8 +301,11 @@ StatusOr<HttpResponse> Forwarder::Forward(std::string_view api_addr, const HttpR
     forwarded_for += (forwarded_for.empty() ? "" : ", ") + client;
     if (key && !key->empty()) {
       lines.push_back(std::string(kForwardedForHeader) + ": " + client);
+      // The bytes the active will read: curl sends no body for HEAD.
+      const ForwardAuthInput in{client, req.method, req.target, ForwardAuthToken(req.headers),
+                                req.method == "HEAD" ? std::string_view() : req.body};
       lines.push_back(std::string(kForwardAuthHeader) + ": " +
-                      ForwardAuth(*key, client, req.method, req.target));
+                      ForwardAuth(*key, in, RealClock().UnixNow()));
     }
   }
   if (!forwarded_for.empty()) lines.push_back("X-Forwarded-For: " + forwarded_for);

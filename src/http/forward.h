@@ -10,9 +10,13 @@
 // client address to X-Forwarded-For and, when the cluster forwarding key is
 // known, sends
 //   X-Arca-Forwarded-For: <client addr>
-//   X-Arca-Forward-Auth:  <hex HMAC-SHA256(key, addr "\n" method "\n" target)>
+//   X-Arca-Forward-Auth:  v2:<unix seconds>:<hex HMAC>   (ForwardAuth below)
 // so that the active can trust the client address (the Handler checks it:
-// VerifyForwardAuth). Incoming X-Arca-* headers are never passed on.
+// VerifyForwardAuth). The MAC binds the address to the method, target,
+// token and body of this one request and to the time it was sent, so a
+// header pair seen on the wire cannot vouch for another request, and for
+// the same one only within kForwardAuthMaxSkew. Incoming X-Arca-* headers
+// are never passed on.
 //
 // Failure semantics (Vault's http/handler.go, where a forwarding error falls
 // back to respondStandby): when the active cannot be reached (DNS, connect,
@@ -28,6 +32,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,14 +55,40 @@ struct ForwarderOptions {
   std::size_t max_idle_handles = 64;  // curl handles kept for reuse
 };
 
-// The X-Arca-Forward-Auth value for a request: lowercase hex of
-// HMAC-SHA256(key, client_addr "\n" method "\n" target).
-std::string ForwardAuth(const SecureBytes& key, std::string_view client_addr,
-                        std::string_view method, std::string_view target);
+// How far a forwarded request's timestamp may be from the receiving node's
+// clock, either way. The nodes' clocks must agree within it (NTP): beyond
+// it the active ignores the forwarded client address.
+inline constexpr std::chrono::seconds kForwardAuthMaxSkew{60};
 
-// Whether `auth` is ForwardAuth(key, ...) (constant-time comparison).
-bool VerifyForwardAuth(const SecureBytes& key, std::string_view client_addr,
-                       std::string_view method, std::string_view target, std::string_view auth);
+// What an X-Arca-Forward-Auth value vouches for: the request exactly as the
+// receiving node reads it. Views; the caller keeps the bytes alive.
+struct ForwardAuthInput {
+  std::string_view client_addr;
+  std::string_view method;
+  std::string_view target;  // as sent, path and query
+  std::string_view token;   // ForwardAuthToken(headers)
+  std::string_view body;    // as sent (empty for HEAD)
+};
+
+// The token a request authenticates with, as the codec picks it: the first
+// X-Vault-Token value when it is non-empty, otherwise the first
+// Authorization value whole (any scheme), otherwise "". A view into
+// `headers`.
+std::string_view ForwardAuthToken(const HeaderList& headers);
+
+// The X-Arca-Forward-Auth value for `in` sent at `unix_seconds`:
+//   "v2:" unix ":" lowercase hex HMAC-SHA256(key, "v2\n" unix "\n" client_addr
+//   "\n" method "\n" target "\n" hex(SHA-256(token)) "\n" hex(SHA-256(body)))
+// with unix in decimal without leading zeros.
+std::string ForwardAuth(const SecureBytes& key, const ForwardAuthInput& in, int64_t unix_seconds);
+
+// Whether `auth` is ForwardAuth(key, in, t) for a t within
+// kForwardAuthMaxSkew of `now_unix` (constant-time MAC comparison). False
+// for an empty key and for any malformed value (other version tag, missing
+// parts, a time that is not a non-negative 64-bit decimal). Values of the
+// first format (a bare hex MAC) are not accepted.
+bool VerifyForwardAuth(const SecureBytes& key, const ForwardAuthInput& in, std::string_view auth,
+                       int64_t now_unix);
 
 // Whether `name` is a hop-by-hop header in the sense above (case-insensitive;
 // the names a Connection header lists are checked by the forwarder itself).
@@ -77,10 +108,11 @@ class Forwarder {
 
   // Sends `req` to the node at `api_addr` and returns its response for any
   // HTTP status: status, content_type, the end-to-end headers (repeated
-  // names joined with ", ") and the body. `key` signs the client address
-  // (nullopt: only X-Forwarded-For is sent). Errors: InvalidArgument (bad
-  // api_addr), Unavailable (the active could not be reached; the request was
-  // not sent), Internal (the exchange failed after sending).
+  // names joined with ", ") and the body. `key` signs the client address,
+  // with the real clock's time at send (nullopt: only X-Forwarded-For is
+  // sent). Errors: InvalidArgument (bad api_addr), Unavailable (the active
+  // could not be reached; the request was not sent), Internal (the exchange
+  // failed after sending).
   StatusOr<HttpResponse> Forward(std::string_view api_addr, const HttpRequest& req,
                                  const std::optional<SecureBytes>& key);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <thread>
 #include <optional>
@@ -47,9 +48,11 @@ std::string_view Segment(std::string_view path, std::size_t index) {
   return path.substr(0, std::min(path.find('/'), kMaxSegmentLabel));
 }
 
-// `req` without the X-Arca forwarding headers; when they authenticate under
-// the cluster key, with the client address they carry and *trusted set.
-HttpRequest WithoutForwardingHeaders(Api& api, const HttpRequest& req, bool* trusted) {
+// `req` without the X-Arca forwarding headers; when they authenticate this
+// request under the cluster key at `now_unix`, with the client address they
+// carry and *trusted set.
+HttpRequest WithoutForwardingHeaders(Api& api, const HttpRequest& req, int64_t now_unix,
+                                     bool* trusted) {
   std::optional<std::string> addr, auth;
   int count = 0;
   HttpRequest out;
@@ -69,12 +72,16 @@ HttpRequest WithoutForwardingHeaders(Api& api, const HttpRequest& req, bool* tru
   *trusted = false;
   if (count == 2 && addr && auth && !addr->empty() && addr->size() <= kMaxForwardedAddress) {
     std::optional<SecureBytes> key = api.ForwardingKey();
-    if (key && VerifyForwardAuth(*key, *addr, req.method, req.target, *auth)) {
+    // The same bytes the forwarder signed: the codec reads this token and body.
+    const ForwardAuthInput in{*addr, req.method, req.target, ForwardAuthToken(req.headers),
+                              req.body};
+    if (key && VerifyForwardAuth(*key, in, *auth, now_unix)) {
       out.remote_address = *addr;
       out.remote_port = 0;
       *trusted = true;
     }
   }
+  // Unverifiable, stale or replayed: the values themselves are not logged.
   if (!*trusted) spdlog::debug("http: ignoring unauthenticated forwarding headers");
   return out;
 }
@@ -168,7 +175,7 @@ HttpResponse Handler::Dispatch(const HttpRequest& req, std::string* route) {
                                     [](const auto& h) { return IsForwardingHeader(h.first); });
   if (has_forwarding) {
     bool trusted = false;
-    HttpRequest clean = WithoutForwardingHeaders(api_, req, &trusted);
+    HttpRequest clean = WithoutForwardingHeaders(api_, req, clock_.UnixNow(), &trusted);
     internal::RawHandler raw = internal::FindRawHandler(target->path);
     HttpResponse res =
         raw != nullptr ? raw(api_, clean, *target) : Logical(clean, *target, trusted);

@@ -14,8 +14,11 @@
 // * otherwise the Forwarder relays it; see forward.h for its failures (an
 //   unreachable active → the 307 above).
 // On every node, X-Arca-Forwarded-For replaces the remote address only when
-// X-Arca-Forward-Auth verifies under Api::ForwardingKey; both headers are
-// always removed before the request reaches the codec. Records
+// X-Arca-Forward-Auth verifies under Api::ForwardingKey for this request's
+// method, target, token and body, with a timestamp within
+// kForwardAuthMaxSkew of the handler's clock (VerifyForwardAuth); otherwise
+// the socket address is kept. Both headers are always removed before the
+// request reaches the codec. Records
 // arca_http_requests_total{route,method,code} and
 // arca_http_request_duration_seconds{route}. Never throws: an unexpected
 // exception becomes 500 "internal error". Safe for concurrent use.

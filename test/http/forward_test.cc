@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <memory>
 
 #include <openssl/evp.h>
@@ -186,6 +189,27 @@ TEST_F(ForwardTest, WriteReachesTheActiveWithItsBodyTokenAndHeaders) {
   EXPECT_EQ(got.headers["x-custom"], "kept");
   EXPECT_TRUE(Has(got, "x-empty"));
   EXPECT_EQ(got.headers["content-type"], "application/json");
+  EXPECT_EQ(got.remote_address, kClient);  // signed over this token and body
+}
+
+TEST_F(ForwardTest, SignatureCoversTheTokenTheActiveReads) {
+  // Authorization alone, or behind an empty X-Vault-Token: the active reads
+  // the bearer token and the signature binds the same header.
+  Call("PUT", "/v1/secret/data/a", R"({"a":1})", {{"Authorization", "Bearer hvs.b"}});
+  EXPECT_EQ(active_.LastRequest().client_token, "hvs.b");
+  EXPECT_EQ(active_.LastRequest().remote_address, kClient);
+  Call("PUT", "/v1/secret/data/a", R"({"a":2})",
+       {{"X-Vault-Token", ""}, {"Authorization", "Bearer hvs.c"}});
+  EXPECT_EQ(active_.LastRequest().client_token, "hvs.c");
+  EXPECT_EQ(active_.LastRequest().remote_address, kClient);
+  Call("DELETE", "/v1/secret/data/a", "",
+       {{"X-Vault-Token", "hvs.first"}, {"Authorization", "Bearer hvs.second"}});
+  EXPECT_EQ(active_.LastRequest().client_token, "hvs.first");
+  EXPECT_EQ(active_.LastRequest().remote_address, kClient);
+  // HEAD is forwarded without a body, so it is signed without one.
+  Call("HEAD", "/v1/secret/data/a", "ignored", {{"X-Vault-Token", "hvs.t"}});
+  EXPECT_EQ(active_.LastRequest().remote_address, kClient);
+  EXPECT_EQ(active_.RequestCount(), 4u);
 }
 
 TEST_F(ForwardTest, QueryAndRawTargetAreKept) {
@@ -273,38 +297,50 @@ TEST_F(ForwardTest, ReceivingNodeTrustsOnlyAValidSignature) {
   // The active's own handler, called directly with chosen headers.
   metrics::Registry registry;
   Handler active_handler(active_, clock_, registry);
-  auto remote_after = [&](std::string method, HeaderList headers) {
-    active_handler.Handle(
-        Request(std::move(method), "/v1/secret/data/a", "{}", std::move(headers)));
+  const std::string target = "/v1/secret/data/a";
+  auto remote_after = [&](std::string method, HeaderList headers, std::string body = "{}") {
+    active_handler.Handle(Request(std::move(method), target, std::move(body), std::move(headers)));
     logical::Request got = active_.LastRequest();
     EXPECT_FALSE(Has(got, "x-arca-forwarded-for"));
     EXPECT_FALSE(Has(got, "x-arca-forward-auth"));
     return got.remote_address;
   };
-  const std::string good = ForwardAuth(key_, "6.6.6.6", "PUT", "/v1/secret/data/a");
-  EXPECT_EQ(
-      remote_after("PUT", {{"X-Arca-Forwarded-For", "6.6.6.6"}, {"X-Arca-Forward-Auth", good}}),
-      "6.6.6.6");
-  // Signed for another method, a forged value, only one of the two headers.
-  EXPECT_EQ(
-      remote_after("POST", {{"X-Arca-Forwarded-For", "6.6.6.6"}, {"X-Arca-Forward-Auth", good}}),
-      kClient);
-  EXPECT_EQ(
-      remote_after("PUT", {{"X-Arca-Forwarded-For", "6.6.6.7"}, {"X-Arca-Forward-Auth", good}}),
-      kClient);
-  EXPECT_EQ(remote_after("PUT", {{"X-Arca-Forwarded-For", "6.6.6.6"}}), kClient);
-  EXPECT_EQ(remote_after("PUT", {{"x-arca-forward-auth", good}}), kClient);
+  const int64_t now = clock_.UnixNow();
+  const std::string good = ForwardAuth(key_, {"6.6.6.6", "PUT", target, "hvs.t", "{}"}, now);
+  auto signed_headers = [&](std::string addr, std::string auth, std::string token = "hvs.t") {
+    return HeaderList{{"X-Vault-Token", std::move(token)},
+                      {"X-Arca-Forwarded-For", std::move(addr)},
+                      {"X-Arca-Forward-Auth", std::move(auth)}};
+  };
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.6", good)), "6.6.6.6");
+  EXPECT_EQ(active_.LastRequest().remote_port, 0);
+  // The pair replayed with another method, address, token or body.
+  EXPECT_EQ(remote_after("POST", signed_headers("6.6.6.6", good)), kClient);
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.7", good)), kClient);
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.6", good, "hvs.other")), kClient);
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.6", good), R"({"x":1})"), kClient);
+  // Only one of the two headers.
+  EXPECT_EQ(remote_after("PUT", {{"X-Vault-Token", "hvs.t"}, {"X-Arca-Forwarded-For", "6.6.6.6"}}),
+            kClient);
+  EXPECT_EQ(remote_after("PUT", {{"X-Vault-Token", "hvs.t"}, {"x-arca-forward-auth", good}}),
+            kClient);
+  // The first format (a bare MAC over address, method and target).
+  std::string k(reinterpret_cast<const char*>(key_.data()), key_.size());
+  const std::string v1 = HexEncode(HmacSha256(k, "6.6.6.6\nPUT\n" + target));
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.6", v1)), kClient);
   // Signed with another key.
   SecureBytes other(32, 0x01);
-  EXPECT_EQ(remote_after("PUT", {{"X-Arca-Forwarded-For", "6.6.6.6"},
-                                 {"X-Arca-Forward-Auth",
-                                  ForwardAuth(other, "6.6.6.6", "PUT", "/v1/secret/data/a")}}),
-            kClient);
+  const std::string by_other = ForwardAuth(other, {"6.6.6.6", "PUT", target, "hvs.t", "{}"}, now);
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.6", by_other)), kClient);
+  // Too old by the time it arrives.
+  clock_.Advance(kForwardAuthMaxSkew + std::chrono::seconds(1));
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.6", good)), kClient);
   // A node without the key trusts nothing.
+  const std::string fresh =
+      ForwardAuth(key_, {"6.6.6.6", "PUT", target, "hvs.t", "{}"}, clock_.UnixNow());
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.6", fresh)), "6.6.6.6");
   active_.forwarding_key.reset();
-  EXPECT_EQ(
-      remote_after("PUT", {{"X-Arca-Forwarded-For", "6.6.6.6"}, {"X-Arca-Forward-Auth", good}}),
-      kClient);
+  EXPECT_EQ(remote_after("PUT", signed_headers("6.6.6.6", fresh)), kClient);
 }
 
 TEST_F(ForwardTest, ResponseStatusTypeAndBinaryBodyPassThrough) {
@@ -420,10 +456,11 @@ TEST_F(ForwardTest, OversizedResponseIs500) {
 }
 
 TEST_F(ForwardTest, ForwardedRequestIsNeverForwardedAgain) {
-  HttpResponse r =
-      Call("GET", "/v1/secret/data/a", "",
-           {{"X-Arca-Forwarded-For", "192.0.2.9"},
-            {"X-Arca-Forward-Auth", ForwardAuth(key_, "192.0.2.9", "GET", "/v1/secret/data/a")}});
+  HttpResponse r = Call(
+      "GET", "/v1/secret/data/a", "",
+      {{"X-Arca-Forwarded-For", "192.0.2.9"},
+       {"X-Arca-Forward-Auth",
+        ForwardAuth(key_, {"192.0.2.9", "GET", "/v1/secret/data/a", "", ""}, clock_.UnixNow())}});
   EXPECT_EQ(r.status, 307);
   EXPECT_EQ(active_.RequestCount(), 0u);
 }
@@ -498,20 +535,162 @@ TEST_F(ForwardTest, StandbyServerForwardsReadsOnTheWorkerPool) {
   standby_server.Stop();
 }
 
-TEST(ForwardAuthTest, IsHexHmacOfAddressMethodAndTarget) {
-  SecureBytes key(32, 0x11);
-  std::string k(reinterpret_cast<const char*>(key.data()), key.size());
-  std::string expected = HexEncode(HmacSha256(k, "10.0.0.1\nPUT\n/v1/a?b=c"));
-  EXPECT_EQ(ForwardAuth(key, "10.0.0.1", "PUT", "/v1/a?b=c"), expected);
-  EXPECT_EQ(expected.size(), 64u);
-  EXPECT_TRUE(VerifyForwardAuth(key, "10.0.0.1", "PUT", "/v1/a?b=c", expected));
-  EXPECT_FALSE(VerifyForwardAuth(key, "10.0.0.1", "PUT", "/v1/a?b=d", expected));
-  EXPECT_FALSE(VerifyForwardAuth(key, "10.0.0.1", "PUT", "/v1/a?b=c", expected.substr(1)));
-  EXPECT_FALSE(VerifyForwardAuth(SecureBytes(), "10.0.0.1", "PUT", "/v1/a?b=c",
-                                 ForwardAuth(SecureBytes(), "10.0.0.1", "PUT", "/v1/a?b=c")));
+class ForwardAuthTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kNow = 1704067200;
+  SecureBytes key_ = SecureBytes(32, 0x11);
+  ForwardAuthInput in_{"10.0.0.1", "PUT", "/v1/a?b=c", "hvs.token", R"({"k":"v"})"};
+  std::string mac_ = MacPart(ForwardAuth(key_, in_, kNow));
+
+  static std::string MacPart(const std::string& value) {
+    return value.substr(value.rfind(':') + 1);
+  }
+  bool Verify(std::string_view auth, int64_t now = kNow) const {
+    return VerifyForwardAuth(key_, in_, auth, now);
+  }
+};
+
+TEST_F(ForwardAuthTest, IsVersionTimeAndHmacOfTheWholeRequest) {
+  std::string k(reinterpret_cast<const char*>(key_.data()), key_.size());
+  std::string expected =
+      "v2:1704067200:" +
+      HexEncode(HmacSha256(k, "v2\n1704067200\n10.0.0.1\nPUT\n/v1/a?b=c\n" +
+                                  Sha256Hex("hvs.token") + "\n" + Sha256Hex(R"({"k":"v"})")));
+  EXPECT_EQ(ForwardAuth(key_, in_, kNow), expected);
+  EXPECT_EQ(mac_.size(), 64u);
+  EXPECT_TRUE(Verify(expected));
+  // No token and no body hash the empty string.
+  ForwardAuthInput bare{"10.0.0.1", "GET", "/v1/a", "", ""};
+  EXPECT_EQ(ForwardAuth(key_, bare, kNow),
+            "v2:1704067200:" + HexEncode(HmacSha256(k, "v2\n1704067200\n10.0.0.1\nGET\n/v1/a\n" +
+                                                           Sha256Hex("") + "\n" + Sha256Hex(""))));
 }
 
-TEST(ForwardAuthTest, HopByHopNames) {
+TEST_F(ForwardAuthTest, ChangingAnyBoundPartBreaksIt) {
+  const std::string good = ForwardAuth(key_, in_, kNow);
+  auto verifies_with = [&](ForwardAuthInput changed) {
+    return VerifyForwardAuth(key_, changed, good, kNow);
+  };
+  EXPECT_TRUE(verifies_with(in_));
+  ForwardAuthInput c = in_;
+  c.client_addr = "10.0.0.2";
+  EXPECT_FALSE(verifies_with(c));
+  c = in_;
+  c.method = "POST";
+  EXPECT_FALSE(verifies_with(c));
+  c = in_;
+  c.target = "/v1/a?b=d";
+  EXPECT_FALSE(verifies_with(c));
+  c = in_;
+  c.token = "hvs.other";
+  EXPECT_FALSE(verifies_with(c));
+  c = in_;
+  c.token = "";
+  EXPECT_FALSE(verifies_with(c));
+  c = in_;
+  c.body = R"({"k":"w"})";
+  EXPECT_FALSE(verifies_with(c));
+  c = in_;
+  c.body = "";
+  EXPECT_FALSE(verifies_with(c));
+  // The same MAC under another timestamp, even one inside the window.
+  EXPECT_FALSE(Verify("v2:1704067201:" + mac_));
+  EXPECT_FALSE(Verify("v2:1704067199:" + mac_));
+  // Another key; an empty key never verifies, even its own value.
+  EXPECT_FALSE(VerifyForwardAuth(SecureBytes(32, 0x12), in_, good, kNow));
+  EXPECT_FALSE(VerifyForwardAuth(SecureBytes(), in_, ForwardAuth(SecureBytes(), in_, kNow), kNow));
+  // Field boundaries are fixed: moving bytes between fields changes the MAC.
+  ForwardAuthInput shifted{"10.0.0.1\nPUT", "", "/v1/a?b=c", "hvs.token", R"({"k":"v"})"};
+  EXPECT_FALSE(VerifyForwardAuth(key_, shifted, good, kNow));
+}
+
+TEST_F(ForwardAuthTest, TimestampMustBeWithinTheSkew) {
+  ASSERT_EQ(kForwardAuthMaxSkew, std::chrono::seconds(60));
+  EXPECT_TRUE(Verify(ForwardAuth(key_, in_, kNow - 59)));
+  EXPECT_TRUE(Verify(ForwardAuth(key_, in_, kNow + 59)));
+  EXPECT_TRUE(Verify(ForwardAuth(key_, in_, kNow - 60)));
+  EXPECT_TRUE(Verify(ForwardAuth(key_, in_, kNow + 60)));
+  EXPECT_FALSE(Verify(ForwardAuth(key_, in_, kNow - 61)));
+  EXPECT_FALSE(Verify(ForwardAuth(key_, in_, kNow + 61)));
+  EXPECT_FALSE(Verify(ForwardAuth(key_, in_, 0)));
+  // Extreme clocks and timestamps: no overflow, no crash.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  const std::string at_max = ForwardAuth(key_, in_, kMax);
+  EXPECT_TRUE(Verify(at_max, kMax));
+  EXPECT_TRUE(Verify(at_max, kMax - 60));
+  EXPECT_FALSE(Verify(at_max, kMax - 61));
+  EXPECT_FALSE(Verify(at_max, kNow));
+  EXPECT_FALSE(Verify(at_max, kMin));
+  EXPECT_FALSE(Verify(at_max, -1));
+  EXPECT_FALSE(Verify(ForwardAuth(key_, in_, 0), kMin));
+  EXPECT_TRUE(Verify(ForwardAuth(key_, in_, 0), -60));
+}
+
+TEST_F(ForwardAuthTest, MalformedValuesAreRefused) {
+  const std::string good = ForwardAuth(key_, in_, kNow);
+  ASSERT_TRUE(Verify(good));
+  const std::string bad[] = {
+      "",
+      "v2",
+      "v2:",
+      "v2::",
+      "v2:1704067200",
+      "v2:1704067200:",
+      "v2::" + mac_,
+      "v2:" + mac_,
+      "v2:abc:" + mac_,
+      "v2:1704067200x:" + mac_,
+      "v2:0x6592:" + mac_,
+      "v2:-1704067200:" + mac_,
+      "v2:+1704067200:" + mac_,
+      "v2: 1704067200:" + mac_,
+      "v2:01704067200:" + mac_,  // not the canonical rendering that was signed
+      "v2:1704067200.0:" + mac_,
+      "v2:99999999999999999999:" + mac_,
+      "v2:9223372036854775808:" + mac_,
+      "v2:" + std::string(5000, '9') + ":" + mac_,
+      "v2:1704067200:" + mac_.substr(1),
+      "v2:1704067200:" + mac_ + "0",
+      "v2:1704067200:" + mac_ + ":",
+      "v2:1704067200:" + std::string(64, '0'),
+      "v2:1704067200:" + HexEncode(std::string(32, '\0')),
+      "v1:1704067200:" + mac_,
+      "V2:1704067200:" + mac_,
+      "v3:1704067200:" + mac_,
+      ":1704067200:" + mac_,
+      "1704067200:" + mac_,
+      mac_,  // the first format
+      " " + good,
+      good + " ",
+      good + "\n",
+      std::string("v2:1704067200:\0", 15) + mac_,
+      std::string(1 << 20, 'v'),
+  };
+  for (const std::string& v : bad) {
+    EXPECT_FALSE(Verify(v)) << v.substr(0, 100);
+  }
+  std::string upper = good;
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  EXPECT_FALSE(Verify(upper));
+}
+
+TEST_F(ForwardAuthTest, TokenIsWhatTheCodecReads) {
+  EXPECT_EQ(ForwardAuthToken({}), "");
+  EXPECT_EQ(ForwardAuthToken({{"X-Other", "x"}}), "");
+  EXPECT_EQ(ForwardAuthToken({{"x-vault-token", "hvs.a"}, {"Authorization", "Bearer hvs.b"}}),
+            "hvs.a");
+  EXPECT_EQ(ForwardAuthToken({{"Authorization", "Bearer hvs.b"}}), "Bearer hvs.b");
+  EXPECT_EQ(ForwardAuthToken({{"AUTHORIZATION", "Basic eDp5"}}), "Basic eDp5");
+  EXPECT_EQ(ForwardAuthToken({{"X-Vault-Token", ""}, {"Authorization", "Bearer hvs.b"}}),
+            "Bearer hvs.b");
+  EXPECT_EQ(ForwardAuthToken({{"X-Vault-Token", ""}, {"X-Vault-Token", "hvs.second"}}), "");
+  EXPECT_EQ(ForwardAuthToken({{"X-Vault-Token", "hvs.1"}, {"X-Vault-Token", "hvs.2"}}), "hvs.1");
+  EXPECT_EQ(ForwardAuthToken({{"Authorization", "Bearer 1"}, {"Authorization", "Bearer 2"}}),
+            "Bearer 1");
+}
+
+TEST(ForwardHeadersTest, HopByHopNames) {
   for (const char* h :
        {"connection", "Keep-Alive", "TE", "Trailer", "transfer-encoding", "Upgrade", "HOST",
         "Expect", "Content-Length", "Proxy-Authorization", "proxy-connection"}) {
@@ -523,7 +702,7 @@ TEST(ForwardAuthTest, HopByHopNames) {
   }
 }
 
-TEST(ForwardAuthTest, ApiAddrOrigin) {
+TEST(ForwardHeadersTest, ApiAddrOrigin) {
   EXPECT_EQ(*ApiAddrOrigin("https://10.0.0.1:8200"), "https://10.0.0.1:8200");
   EXPECT_EQ(*ApiAddrOrigin("http://node1:8200/some/path?q"), "http://node1:8200");
   EXPECT_EQ(*ApiAddrOrigin("node1:8200"), "https://node1:8200");

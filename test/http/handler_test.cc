@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <string>
 
 #include "base/metrics.h"
 #include "fake_api.h"
@@ -92,6 +94,112 @@ TEST_F(HandlerTest, ExceptionsBecome500) {
   HttpResponse r = Call("GET", "/v1/secret/data/x");
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body, "{\"errors\":[\"internal error\"]}\n");
+}
+
+class HandlerForwardingTest : public HandlerTest {
+ protected:
+  static constexpr char kTarget[] = "/v1/secret/data/a";
+  static constexpr char kBody[] = R"({"data":{"k":"v"}})";
+
+  void SetUp() override { api_.forwarding_key = key_; }
+
+  // The value a standby would send for PUT kTarget with kBody and `token`
+  // from 6.6.6.6, `age` ago by the handler's clock.
+  std::string Auth(std::chrono::seconds age = {}, std::string_view token = "hvs.t") {
+    return ForwardAuth(key_, {"6.6.6.6", "PUT", kTarget, token, kBody},
+                       clock_.UnixNow() - age.count());
+  }
+
+  // What core saw as the remote address of a PUT kTarget carrying the
+  // forwarding headers (and `headers` before them).
+  std::string RemoteAfter(std::string auth, HeaderList headers = {{"X-Vault-Token", "hvs.t"}},
+                          std::string body = kBody, std::string addr = "6.6.6.6") {
+    headers.emplace_back("X-Arca-Forwarded-For", std::move(addr));
+    headers.emplace_back("X-Arca-Forward-Auth", std::move(auth));
+    HttpResponse r = Call("PUT", kTarget, std::move(body), std::move(headers));
+    EXPECT_EQ(r.status, 200);
+    logical::Request got = api_.LastRequest();
+    EXPECT_EQ(got.headers.count("x-arca-forwarded-for"), 0u);
+    EXPECT_EQ(got.headers.count("x-arca-forward-auth"), 0u);
+    EXPECT_EQ(got.remote_port, got.remote_address == "6.6.6.6" ? 0 : 4242);
+    return got.remote_address;
+  }
+
+  SecureBytes key_ = SecureBytes(32, 0x5a);
+};
+
+TEST_F(HandlerForwardingTest, VerifiedForwardedAddressReplacesTheSocketAddress) {
+  EXPECT_EQ(RemoteAfter(Auth()), "6.6.6.6");
+  EXPECT_EQ(api_.LastRequest().client_token, "hvs.t");
+  EXPECT_EQ(api_.LastRequest().data, (Json{{"data", {{"k", "v"}}}}));
+}
+
+TEST_F(HandlerForwardingTest, ReplayedWithAnotherRequestIsIgnored) {
+  const std::string auth = Auth();
+  EXPECT_EQ(RemoteAfter(auth, {{"X-Vault-Token", "hvs.other"}}), "10.1.2.3");
+  EXPECT_EQ(RemoteAfter(auth, {}), "10.1.2.3");
+  EXPECT_EQ(RemoteAfter(auth, {{"Authorization", "Bearer hvs.t"}}), "10.1.2.3");
+  EXPECT_EQ(RemoteAfter(auth, {{"X-Vault-Token", "hvs.t"}}, R"({"data":{"k":"w"}})"), "10.1.2.3");
+  EXPECT_EQ(RemoteAfter(auth, {{"X-Vault-Token", "hvs.t"}}, kBody, "6.6.6.7"), "10.1.2.3");
+  // Method and target: the same pair on a POST, and on another path.
+  HttpResponse post = Call("POST", kTarget, kBody,
+                           {{"X-Vault-Token", "hvs.t"},
+                            {"X-Arca-Forwarded-For", "6.6.6.6"},
+                            {"X-Arca-Forward-Auth", auth}});
+  EXPECT_EQ(post.status, 200);
+  EXPECT_EQ(api_.LastRequest().remote_address, "10.1.2.3");
+  Call("PUT", "/v1/secret/data/b", kBody,
+       {{"X-Vault-Token", "hvs.t"},
+        {"X-Arca-Forwarded-For", "6.6.6.6"},
+        {"X-Arca-Forward-Auth", auth}});
+  EXPECT_EQ(api_.LastRequest().path, "secret/data/b");
+  EXPECT_EQ(api_.LastRequest().remote_address, "10.1.2.3");
+  // The genuine request still verifies.
+  EXPECT_EQ(RemoteAfter(auth), "6.6.6.6");
+}
+
+TEST_F(HandlerForwardingTest, BearerTokenIsBound) {
+  const std::string auth = Auth({}, "Bearer hvs.b");
+  EXPECT_EQ(RemoteAfter(auth, {{"Authorization", "Bearer hvs.b"}}), "6.6.6.6");
+  EXPECT_EQ(api_.LastRequest().client_token, "hvs.b");
+  EXPECT_EQ(RemoteAfter(auth, {{"X-Vault-Token", ""}, {"Authorization", "Bearer hvs.b"}}),
+            "6.6.6.6");
+  EXPECT_EQ(RemoteAfter(auth, {{"Authorization", "Bearer hvs.c"}}), "10.1.2.3");
+}
+
+TEST_F(HandlerForwardingTest, OnlyFreshValuesAreTrusted) {
+  EXPECT_EQ(RemoteAfter(Auth(std::chrono::seconds(59))), "6.6.6.6");
+  EXPECT_EQ(RemoteAfter(Auth(std::chrono::seconds(-59))), "6.6.6.6");
+  EXPECT_EQ(RemoteAfter(Auth(std::chrono::seconds(61))), "10.1.2.3");
+  EXPECT_EQ(RemoteAfter(Auth(std::chrono::seconds(-61))), "10.1.2.3");
+  // A captured value stops working once the handler's clock moves on.
+  const std::string captured = Auth();
+  clock_.Advance(std::chrono::seconds(60));
+  EXPECT_EQ(RemoteAfter(captured), "6.6.6.6");
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(RemoteAfter(captured), "10.1.2.3");
+}
+
+TEST_F(HandlerForwardingTest, MalformedOrUnkeyedValuesAreIgnored) {
+  const std::string good = Auth();
+  const std::string mac = good.substr(good.rfind(':') + 1);
+  for (const std::string& bad :
+       {std::string(), std::string("v2"), std::string("v2::"), "v2:" + mac, "v2:x:" + mac,
+        "v2:99999999999999999999:" + mac, std::string("v2:1704067200:"), "v1" + good.substr(2), mac,
+        std::string(100000, '7')}) {
+    EXPECT_EQ(RemoteAfter(bad), "10.1.2.3") << bad.substr(0, 80);
+  }
+  // Missing, empty or oversized address; duplicated headers.
+  EXPECT_EQ(RemoteAfter(good, {{"X-Vault-Token", "hvs.t"}}, kBody, ""), "10.1.2.3");
+  Call("PUT", kTarget, kBody, {{"X-Vault-Token", "hvs.t"}, {"X-Arca-Forward-Auth", good}});
+  EXPECT_EQ(api_.LastRequest().remote_address, "10.1.2.3");
+  EXPECT_EQ(RemoteAfter(good, {{"X-Vault-Token", "hvs.t"}, {"X-Arca-Forward-Auth", good}}),
+            "10.1.2.3");
+  // No key (sealed, or outside a cluster), or another key.
+  api_.forwarding_key = SecureBytes(32, 0x01);
+  EXPECT_EQ(RemoteAfter(good), "10.1.2.3");
+  api_.forwarding_key.reset();
+  EXPECT_EQ(RemoteAfter(good), "10.1.2.3");
 }
 
 TEST_F(HandlerTest, RouteLabels) {
