@@ -301,9 +301,9 @@ StatusOr<logical::Request> DecodeRequest(const HttpRequest& http, const Target& 
     if (list != query.end() && !list->second.empty()) {  // Go: Get("list") != ""
       std::optional<bool> is_list = logical::ParseBool(list->second);
       if (!is_list) return InvalidArgument("");
-      query.erase(std::remove_if(query.begin(), query.end(),
-                                 [](auto& p) { return p.first == "list"; }),
-                  query.end());
+      query.erase(
+          std::remove_if(query.begin(), query.end(), [](auto& p) { return p.first == "list"; }),
+          query.end());
       if (*is_list) {
         req.operation = Operation::kList;
         ensure_slash();
@@ -324,9 +324,9 @@ StatusOr<logical::Request> DecodeRequest(const HttpRequest& http, const Target& 
     req.operation = Operation::kPatch;
     ARCA_ASSIGN_OR_RETURN(std::string media, ParseMediaType(content_type.value_or("")));
     if (media != "application/merge-patch+json") {
-      return Status(Code::kUnsupportedMediaType,
-                    "PATCH requires Content-Type of application/merge-patch+json, provided " +
-                        media);
+      return Status(
+          Code::kUnsupportedMediaType,
+          "PATCH requires Content-Type of application/merge-patch+json, provided " + media);
     }
     ARCA_RETURN_IF_ERROR(decode_body(false));
   } else if (m == "DELETE") {
@@ -362,8 +362,8 @@ StatusOr<logical::Request> DecodeRequest(const HttpRequest& http, const Target& 
     std::optional<int64_t> ttl = ParseDurationSeconds(TrimSpace(*wrap));
     if (!ttl) {
       std::string shown = wrap->substr(0, 64);
-      return InvalidArgument("error parsing X-Vault-Wrap-TTL header: invalid duration \"" +
-                             shown + "\"");
+      return InvalidArgument("error parsing X-Vault-Wrap-TTL header: invalid duration \"" + shown +
+                             "\"");
     }
     if (*ttl < 0) {
       return InvalidArgument(
@@ -384,14 +384,22 @@ RequestInfo InfoFor(const logical::Request& req, const HttpRequest& http) {
 
 bool InjectsDataAtTopLevel(std::string_view path) {
   static constexpr std::string_view kExact[] = {
-      "sys/audit",        "sys/auth",
-      "sys/config/cors",  "sys/config/auditing/request-headers",
-      "sys/capabilities", "sys/capabilities-accessor",
-      "sys/capabilities-self", "sys/ha-status",
-      "sys/key-status",   "sys/mounts",
-      "sys/policy",       "sys/rekey/backup",
-      "sys/rekey/recovery-key-backup", "sys/remount",
-      "sys/rotate",       "sys/wrapping/wrap",
+      "sys/audit",
+      "sys/auth",
+      "sys/config/cors",
+      "sys/config/auditing/request-headers",
+      "sys/capabilities",
+      "sys/capabilities-accessor",
+      "sys/capabilities-self",
+      "sys/ha-status",
+      "sys/key-status",
+      "sys/mounts",
+      "sys/policy",
+      "sys/rekey/backup",
+      "sys/rekey/recovery-key-backup",
+      "sys/remount",
+      "sys/rotate",
+      "sys/wrapping/wrap",
   };
   static constexpr std::string_view kPrefix[] = {
       "sys/audit/",  "sys/audit-hash/", "sys/auth/", "sys/config/auditing/request-headers/",
@@ -433,6 +441,54 @@ HttpResponse JsonResponse(int status, const Json& body) {
   return r;
 }
 
+namespace {
+
+void AppendJson(std::string& out, const Json& j) {
+  out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace
+
+// The bytes JsonResponse(status, Envelope(id, resp, false)) sends (keys in
+// the sorted order nlohmann's object keeps), written straight from `resp`:
+// the data tree, the bulk of most responses, is dumped where it is instead
+// of being copied into an envelope tree first.
+HttpResponse EnvelopeResponse(int status, const std::string& request_id,
+                              const logical::Response& resp) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  std::string& out = r.body;
+  out.reserve(192 + request_id.size() + resp.lease_id.size());
+  out += "{\"auth\":";
+  if (resp.auth) {
+    AppendJson(out, AuthJson(*resp.auth));
+  } else {
+    out += "null";
+  }
+  out += ",\"data\":";
+  if (resp.data.is_object()) {
+    AppendJson(out, resp.data);
+  } else {
+    out += "null";
+  }
+  out += ",\"lease_duration\":";
+  out += std::to_string(resp.lease_duration);
+  out += ",\"lease_id\":";
+  AppendJson(out, Json(resp.lease_id));
+  out += resp.renewable ? ",\"renewable\":true" : ",\"renewable\":false";
+  out += ",\"request_id\":";
+  AppendJson(out, Json(request_id));
+  out += ",\"warnings\":";
+  if (resp.warnings.empty()) {
+    out += "null";
+  } else {
+    AppendJson(out, Json(resp.warnings));
+  }
+  out += ",\"wrap_info\":null}\n";
+  return r;
+}
+
 HttpResponse EncodeResponse(const RequestInfo& info, const StatusOr<logical::Response>& result) {
   auto finish = [&](HttpResponse r) { return info.head ? WithoutBody(std::move(r)) : r; };
   if (!result.ok()) return finish(ErrorResponse(result.status()));
@@ -456,7 +512,10 @@ HttpResponse EncodeResponse(const RequestInfo& info, const StatusOr<logical::Res
     return r;
   }
   int status = resp.http_status != 0 ? resp.http_status : 200;
-  return finish(JsonResponse(status, Envelope(info.id, resp, InjectsDataAtTopLevel(info.path))));
+  if (InjectsDataAtTopLevel(info.path)) {
+    return finish(JsonResponse(status, Envelope(info.id, resp, /*inject_data=*/true)));
+  }
+  return finish(EnvelopeResponse(status, info.id, resp));
 }
 
 }  // namespace arca::http

@@ -51,7 +51,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type;  // empty: no Content-Type header
   std::string body;
-  HeaderList headers;        // extra headers (Cache-Control is added by the server)
+  HeaderList headers;  // extra headers (Cache-Control is added by the server)
 };
 
 // The request-target split into the logical path and the query.
@@ -122,6 +122,11 @@ HttpResponse EncodeResponse(const RequestInfo& info, const StatusOr<logical::Res
 // The envelope JSON of a response (data injected at the top level when
 // `inject_data`).
 Json Envelope(const std::string& request_id, const logical::Response& resp, bool inject_data);
+
+// JsonResponse(status, Envelope(request_id, resp, false)), byte for byte,
+// without building the envelope tree.
+HttpResponse EnvelopeResponse(int status, const std::string& request_id,
+                              const logical::Response& resp);
 
 // Whether the logical path is one of the sys routes whose data Vault copies
 // to the top level of the envelope (sys/mounts, sys/policy/x, ...).

@@ -28,8 +28,8 @@ Json Body(const HttpResponse& r) { return Json::parse(r.body); }
 // --- paths ---------------------------------------------------------------
 
 TEST(CodecTest, TargetOutsideV1IsNotFound) {
-  for (const char* t : {"/", "/ui", "/ui/", "/robots.txt", "/v1", "/v2/sys/health", "/v1/",
-                        "/v1//", "v1/sys/health"}) {
+  for (const char* t : {"/", "/ui", "/ui/", "/robots.txt", "/v1", "/v2/sys/health", "/v1/", "/v1//",
+                        "v1/sys/health"}) {
     auto r = ParseTarget(t);
     ASSERT_FALSE(r.ok()) << t;
     EXPECT_EQ(r.status().code(), Code::kNotFound) << t;
@@ -401,6 +401,47 @@ TEST(CodecTest, EnvelopeHasEveryKey) {
                      {"auth", nullptr}}));
 }
 
+// The envelope written straight from the response is byte for byte the
+// dump of the envelope tree, whatever the response holds.
+TEST(CodecTest, EnvelopeResponseIsTheEnvelopeTreeByteForByte) {
+  std::vector<logical::Response> cases;
+  cases.push_back(logical::Response::WithData(Json{{"a", "b"}}));
+  logical::Response full = logical::Response::WithData(
+      Json{{"data", {{"user", "alice"}, {"n", 3}, {"pi", 3.5}, {"bad", "\xff\xfe"}}},
+           {"metadata", {{"version", 2}, {"custom_metadata", nullptr}}},
+           {"quote\"key", "line\nbreak"}});
+  full.lease_id = "secret/x/\"abc\"";
+  full.renewable = true;
+  full.lease_duration = 2764800;
+  full.warnings = {"w1", "tab\there"};
+  cases.push_back(full);
+  logical::Response login;
+  logical::Auth auth;
+  auth.client_token = "hvs.x";
+  auth.accessor = "acc";
+  auth.policies = {"default", "p"};
+  auth.token_policies = {"default", "p"};
+  auth.metadata = {{"role", "r"}};
+  auth.ttl = 3600;
+  login.auth = auth;
+  login.lease_duration = -1;
+  cases.push_back(login);
+  logical::Response no_object;
+  no_object.warnings = {"only"};
+  no_object.data = Json::array({1, 2});
+  cases.push_back(no_object);
+  for (const std::string& id :
+       {std::string("11111111-2222-4333-8444-555555555555"), std::string("a\"b")}) {
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      HttpResponse tree = JsonResponse(201, Envelope(id, cases[i], /*inject_data=*/false));
+      HttpResponse direct = EnvelopeResponse(201, id, cases[i]);
+      EXPECT_EQ(direct.body, tree.body) << i;
+      EXPECT_EQ(direct.status, 201);
+      EXPECT_EQ(direct.content_type, tree.content_type);
+    }
+  }
+}
+
 TEST(CodecTest, EnvelopeLeaseAndWarnings) {
   logical::Response resp = logical::Response::WithData(Json{{"k", 1}});
   resp.lease_id = "secret/x/abc";
@@ -551,8 +592,9 @@ TEST(CodecTest, SnapshotUploadsKeepTheRawBody) {
 }
 
 TEST(CodecTest, OtherPathsStillParseTheirBody) {
-  for (const char* path : {"/v1/sys/storage/raft/snapshot/x", "/v1/sys/storage/raft/snapshot-auto/config",
-                           "/v1/secret/sys/storage/raft/snapshot"}) {
+  for (const char* path :
+       {"/v1/sys/storage/raft/snapshot/x", "/v1/sys/storage/raft/snapshot-auto/config",
+        "/v1/secret/sys/storage/raft/snapshot"}) {
     auto r = DecodeRequest(Req("POST", path, "\x1f\x8b"));
     ASSERT_FALSE(r.ok()) << path;
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << path;
@@ -587,8 +629,8 @@ TEST(CodecTest, HeadDropsBody) {
 }
 
 TEST(CodecTest, StatusBecomesErrorEnvelope) {
-  HttpResponse r = EncodeResponse(Info(Operation::kRead), StatusOr<logical::Response>(
-                                                              PermissionDenied()));
+  HttpResponse r =
+      EncodeResponse(Info(Operation::kRead), StatusOr<logical::Response>(PermissionDenied()));
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.body, "{\"errors\":[\"permission denied\"]}\n");
 }
@@ -609,28 +651,48 @@ TEST(CodecTest, DataInjectedAtTopLevelForSysRoutes) {
 }
 
 TEST(CodecTest, InjectionRouteList) {
-  for (const char* p :
-       {"sys/audit", "sys/audit/file", "sys/audit-hash/file", "sys/auth", "sys/auth/jwt",
-        "sys/auth/jwt/tune", "sys/config/cors", "sys/config/auditing/request-headers",
-        "sys/config/auditing/request-headers/x", "sys/capabilities", "sys/capabilities-accessor",
-        "sys/capabilities-self", "sys/ha-status", "sys/key-status", "sys/mounts",
-        "sys/mounts/secret", "sys/mounts/secret/tune", "sys/policy", "sys/policy/",
-        "sys/policy/dev", "sys/rekey/backup", "sys/rekey/recovery-key-backup", "sys/remount",
-        "sys/rotate", "sys/wrapping/wrap"}) {
+  for (const char* p : {"sys/audit",
+                        "sys/audit/file",
+                        "sys/audit-hash/file",
+                        "sys/auth",
+                        "sys/auth/jwt",
+                        "sys/auth/jwt/tune",
+                        "sys/config/cors",
+                        "sys/config/auditing/request-headers",
+                        "sys/config/auditing/request-headers/x",
+                        "sys/capabilities",
+                        "sys/capabilities-accessor",
+                        "sys/capabilities-self",
+                        "sys/ha-status",
+                        "sys/key-status",
+                        "sys/mounts",
+                        "sys/mounts/secret",
+                        "sys/mounts/secret/tune",
+                        "sys/policy",
+                        "sys/policy/",
+                        "sys/policy/dev",
+                        "sys/rekey/backup",
+                        "sys/rekey/recovery-key-backup",
+                        "sys/remount",
+                        "sys/rotate",
+                        "sys/wrapping/wrap"}) {
     EXPECT_TRUE(InjectsDataAtTopLevel(p)) << p;
   }
-  for (const char* p : {"sys/policies/acl", "sys/policies/acl/dev", "sys/audit-hash",
-                        "sys/mountsx", "sys/health", "sys/wrapping/unwrap", "secret/sys/mounts",
-                        "sys/auditx", "sys/capabilities-selfx", "auth/token/lookup-self"}) {
+  for (const char* p : {"sys/policies/acl", "sys/policies/acl/dev", "sys/audit-hash", "sys/mountsx",
+                        "sys/health", "sys/wrapping/unwrap", "secret/sys/mounts", "sys/auditx",
+                        "sys/capabilities-selfx", "auth/token/lookup-self"}) {
     EXPECT_FALSE(InjectsDataAtTopLevel(p)) << p;
   }
 }
 
 TEST(CodecTest, InvalidUtf8IsReplacedNotThrown) {
-  logical::Response resp = logical::Response::WithData(Json{{"v", std::string("a\xff" "b")}});
+  logical::Response resp = logical::Response::WithData(Json{{"v", std::string("a\xff"
+                                                                              "b")}});
   HttpResponse r = EncodeResponse(Info(Operation::kRead), resp);
   EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("a\xEF\xBF\xBD" "b"), std::string::npos);
+  EXPECT_NE(r.body.find("a\xEF\xBF\xBD"
+                        "b"),
+            std::string::npos);
 }
 
 }  // namespace
