@@ -7,7 +7,7 @@
 // which batches form when it lets go. The tests of batch formation run with
 // one request in flight (OneInFlight), so every write queues behind the one
 // parked; the tests of several requests in flight, and the concurrent ones,
-// use the default (max_in_flight 4).
+// use four (FourInFlight).
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -36,6 +36,12 @@ constexpr std::chrono::milliseconds kBound{10000};
 BatchOptions OneInFlight() {
   BatchOptions b;
   b.max_in_flight = 1;
+  return b;
+}
+
+BatchOptions FourInFlight() {
+  BatchOptions b;
+  b.max_in_flight = 4;
   return b;
 }
 
@@ -327,7 +333,7 @@ TEST_F(EtcdBatchTest, AWriteTouchingAKeyOfTheBatchWaitsAndOrderIsKept) {
 }
 
 TEST_F(EtcdBatchTest, UpToMaxInFlightRequestsAreSentAtOnceThenWritesQueue) {
-  Open({}, BatchOptions{});  // max_in_flight 4
+  Open({}, FourInFlight());
   gated_->Hold();
   for (std::size_t i = 0; i < 4; ++i) {
     Spawn(i, [this, i] { return backend_->Put("p" + std::to_string(i), "1"); });
@@ -350,7 +356,7 @@ TEST_F(EtcdBatchTest, UpToMaxInFlightRequestsAreSentAtOnceThenWritesQueue) {
 }
 
 TEST_F(EtcdBatchTest, WritesToOneKeyKeepArrivalOrderAcrossRequestsInFlight) {
-  Open({}, BatchOptions{});
+  Open({}, FourInFlight());
   gated_->Hold();
   Spawn(0, [this] { return backend_->Put("k", "1"); });
   ASSERT_TRUE(WaitFor([&] { return gated_->parked() == 1; }));
@@ -377,7 +383,7 @@ TEST_F(EtcdBatchTest, WritesToOneKeyKeepArrivalOrderAcrossRequestsInFlight) {
 }
 
 TEST_F(EtcdBatchTest, ARangeDeleteWaitsForTheRequestsInFlightAndHoldsLaterWritesBack) {
-  Open({}, BatchOptions{});
+  Open({}, FourInFlight());
   gated_->Hold();
   Spawn(0, [this] { return backend_->Put("a", "1"); });
   ASSERT_TRUE(WaitFor([&] { return gated_->parked() == 1; }));
@@ -580,7 +586,7 @@ void RunConcurrentWrites(EtcdBackend& b, GatedClient& gated) {
 }
 
 TEST_F(EtcdBatchTest, ConcurrentConditionalWritesAndCasCountersAreExact) {
-  Open({}, BatchOptions{});
+  Open({}, FourInFlight());
   RunConcurrentWrites(*backend_, *gated_);
   EXPECT_LE(backend_->write_stats().peak_in_flight, 4u);
 }
@@ -592,7 +598,7 @@ TEST_F(EtcdBatchTest, ConcurrentWritesWithOneInFlightAreExact) {
 }
 
 TEST_F(EtcdBatchTest, ConcurrentFencedWritesAndCasCountersAreExact) {
-  Open({}, BatchOptions{});
+  Open({}, FourInFlight());
   ASSERT_NE(HoldLockAndFence(), 0);
   int fenced = 0;
   backend_->SetOnFenced([&] { ++fenced; });
