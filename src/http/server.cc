@@ -18,13 +18,13 @@
 #include <set>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/container/small_vector.hpp>
-#include <spdlog/spdlog.h>
 
 #include "base/secure.h"
 #include "http/errors.h"
@@ -319,10 +319,11 @@ asio::awaitable<void> Server::Impl::SendErrorAndClose(Stream& stream, Conn& conn
 template <class Stream>
 asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& conn,
                                           const std::string& addr, uint16_t port) {
-  const auto request_timeout = options.request_timeout.count() > 0
-                                   ? options.request_timeout
-                                   : std::chrono::milliseconds(std::max<int64_t>(
-                                         1, l.config.max_request_duration_seconds) * 1000);
+  const auto request_timeout =
+      options.request_timeout.count() > 0
+          ? options.request_timeout
+          : std::chrono::milliseconds(std::max<int64_t>(1, l.config.max_request_duration_seconds) *
+                                      1000);
   const uint64_t body_limit = static_cast<uint64_t>(
       l.config.max_request_size > 0 ? l.config.max_request_size : kDefaultMaxRequestSize);
   beast::flat_buffer buffer;
@@ -334,8 +335,8 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
       if (stopping) co_return;
       conn.idle = true;
       ExpiresAfter(conn, first ? options.header_timeout : options.idle_timeout);
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk),
-                                                     as_tuple(use_awaitable));
+      auto [ec, n] =
+          co_await stream.async_read_some(buffer.prepare(kReadChunk), as_tuple(use_awaitable));
       conn.idle = false;
       if (ec) co_return;
       buffer.commit(n);
@@ -380,8 +381,8 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
         auto [ec, n] = co_await bhttp::async_write(stream, cont, as_tuple(use_awaitable));
         if (ec) co_return;
       }
-      auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock->SteadyNow() -
-                                                                           start);
+      auto elapsed =
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock->SteadyNow() - start);
       if (elapsed >= request_timeout) co_return;
       ExpiresAfter(conn, request_timeout - elapsed);
       auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
@@ -436,7 +437,8 @@ asio::awaitable<void> Server::Impl::Serve(Listener& l, Stream& stream, Conn& con
 
     keep_alive = keep_alive && !stopping;
     SerializeResponse(res, version, keep_alive, &wire);
-    Wipe(res.body);  // the wire copy is wiped after the write
+    Wipe(res.body);                // the wire copy is wiped after the write
+    std::string().swap(res.body);  // one copy held while a slow client reads, not two
     ExpiresAfter(conn, request_timeout);
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(wire), as_tuple(use_awaitable));
     Wipe(wire);  // may hold secrets
@@ -461,8 +463,8 @@ asio::awaitable<void> Server::Impl::Session(Listener& l, tcp::socket socket) {
     if (stopping) co_return;
     conn->idle = true;
     ExpiresAfter(*conn, options.header_timeout);
-    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                                 as_tuple(use_awaitable));
+    auto [hec] =
+        co_await stream.async_handshake(asio::ssl::stream_base::server, as_tuple(use_awaitable));
     conn->idle = false;
     if (hec) {
       spdlog::debug("http: TLS handshake with a client failed: {}", hec.message());
@@ -585,10 +587,9 @@ Status Server::Start(const std::vector<ListenerConfig>& listeners) {
     if (l->acceptor->listen(asio::socket_base::max_listen_connections, ec)) return fail("listen");
     tcp::endpoint local = l->acceptor->local_endpoint(ec);
     l->port = local.port();
-    l->bound = local.address().is_v6() ? "[" + local.address().to_string() + "]:" +
-                                             std::to_string(l->port)
-                                       : local.address().to_string() + ":" +
-                                             std::to_string(l->port);
+    l->bound = local.address().is_v6()
+                   ? "[" + local.address().to_string() + "]:" + std::to_string(l->port)
+                   : local.address().to_string() + ":" + std::to_string(l->port);
     made.push_back(std::move(l));
   }
 
@@ -665,7 +666,7 @@ void Server::Stop() {
   s.io_threads.clear();
   s.sweeper.reset();
   for (auto& l : s.listeners) l->acceptor.reset();  // before the io_context they use
-  s.ioc.reset();  // destroys any coroutine frame still queued
+  s.ioc.reset();                                    // destroys any coroutine frame still queued
   s.workers.reset();
   spdlog::info("http: server stopped");
 }

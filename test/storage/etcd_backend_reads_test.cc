@@ -232,7 +232,7 @@ TEST_F(EtcdReadsTest,
   EXPECT_EQ(seen[3].serializable, (std::vector<bool>{false, false}));
 }
 
-TEST_F(EtcdReadsTest, ABatchEtcdRefusesIsReadAgainOneByOne) {
+TEST_F(EtcdReadsTest, ABatchEtcdRefusesIsReadAgainByEachCallerAlone) {
   Open(OneReadInFlight(), {"--max-txn-ops=2"});  // the backend still batches up to 128
   ASSERT_THAT(backend_->Put("a", "1"), IsOk());
   ASSERT_THAT(backend_->Put("b", "2"), IsOk());

@@ -469,8 +469,10 @@ struct EtcdBackend::PendingRead {
   std::list<std::shared_ptr<PendingRead>>::iterator pos;  // in read_queue_ while kQueued
   std::condition_variable cv;                             // state changed, or: become the sender
   bool waiting = false;
-  // Written by the sender before state becomes kDone.
+  // Written by the sender before state becomes kDone: the value, or `alone`
+  // when its batch was refused and the caller is to read it by itself.
   StatusOr<std::optional<std::string>> result = Internal("etcd: read not answered");
+  bool alone = false;
 };
 
 ReadStats EtcdBackend::read_stats() const {
@@ -510,9 +512,8 @@ StatusOr<std::optional<std::string>> EtcdBackend::Read(std::string_view key, boo
   const auto timeout = co.request_timeout.count() > 0 ? co.request_timeout : kDefaultTimeout;
   const SteadyTime queue_deadline = RealClock().SteadyNow() + timeout;
   const auto endpoints = static_cast<int64_t>(std::max<std::size_t>(1, co.endpoints.size()));
-  // A batch that fails may be read again one by one: each read its own bound.
-  const SteadyTime sent_deadline = queue_deadline + static_cast<int64_t>(batch_.max_txn_ops + 1) *
-                                                        endpoints * 2 * (co.dial_timeout + timeout);
+  // The longest one sent request can take (the client's own bound), plus slack.
+  const SteadyTime sent_deadline = queue_deadline + endpoints * 2 * (co.dial_timeout + timeout);
   auto r = std::make_shared<PendingRead>();
   r->key = std::move(full);
   r->serializable = serializable;
@@ -536,6 +537,13 @@ StatusOr<std::optional<std::string>> EtcdBackend::Read(std::string_view key, boo
         return Unavailable("etcd range: no answer in time");
       }
     }
+  }
+  if (r->alone) {  // its batch was refused: read on this thread, in parallel with the others
+    lock.unlock();
+    auto one = ReadOne(r->key, r->serializable);
+    lock.lock();
+    ++read_stats_.requests;
+    return one;
   }
   return std::move(r->result);
 }
@@ -611,9 +619,9 @@ void EtcdBackend::SendReads(const std::vector<std::shared_ptr<PendingRead>>& bat
     return;
   }
   // Refused as a batch (etcd's limits, a response too large) or answered
-  // oddly: each read on its own gets its own answer.
-  for (const auto& r : batch) r->result = ReadOne(r->key, r->serializable);
-  count(batch.size());
+  // oddly: each caller reads its own key alone, on its own thread, so no
+  // caller waits for more than one request of its own.
+  for (const auto& r : batch) r->alone = true;
 }
 // ---- end of read batching ----
 

@@ -58,9 +58,10 @@
 // round (ReadIndex) for the lot, or none when every read in it is a read
 // for update (serializable); a read for update that shares a txn with a
 // linearizable read is served linearizably, which only strengthens it. A
-// batch etcd refuses (too many ops, a response too large) is read again one
-// by one; Unavailable is every caller's answer. Each caller gets the value
-// of its own key.
+// batch etcd refuses (too many ops, a response too large) is read again by
+// each caller alone, on its own thread; when etcd is Unavailable that is
+// every caller's answer. Each caller gets the value of its own key, and
+// waits for at most one queue wait and one request's bound.
 //
 // Fencing. With a fence set, every write is a transaction whose outer
 // compare is "the fence key still has this create_revision", with the
