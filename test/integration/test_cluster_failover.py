@@ -48,7 +48,7 @@ def _first_ack_after(records, t):
 def test_kill9_of_the_active_under_load(cluster):
     old = cluster.ensure_healthy()
     with C.HealthMonitor(cluster) as mon:
-        writers = C.Writers(cluster, uniq("kill"), n_clients=6, max_writes=250).start()
+        writers = C.Writers(cluster, uniq("kill"), n_clients=6, max_writes=1000, pace=0.02).start()
         try:
             assert writers.wait_acks(30, timeout=20), C.summarize(writers.snapshot())
             t_kill = cluster.kill9(old.index)
@@ -144,7 +144,7 @@ def test_paused_active_is_fenced(cluster):
 def test_partitioned_active_loses_and_cluster_goes_on(cluster):
     old = cluster.ensure_healthy()
     with C.HealthMonitor(cluster) as mon:
-        writers = C.Writers(cluster, uniq("part"), n_clients=6, max_writes=250).start()
+        writers = C.Writers(cluster, uniq("part"), n_clients=6, max_writes=1000, pace=0.02).start()
         try:
             assert writers.wait_acks(20, timeout=20), C.summarize(writers.snapshot())
             t_cut = cluster.partition(old.index)
@@ -192,7 +192,7 @@ def _check_raft_configuration(cluster, active):
 def test_etcd_follower_kill9_is_seamless(cluster):
     active = cluster.ensure_healthy()
     with C.HealthMonitor(cluster) as mon:
-        writers = C.Writers(cluster, uniq("etcdf"), n_clients=6, max_writes=250).start()
+        writers = C.Writers(cluster, uniq("etcdf"), n_clients=6, max_writes=1000, pace=0.02).start()
         try:
             assert writers.wait_acks(20, timeout=20), C.summarize(writers.snapshot())
             leader = cluster.etcd_leader()
@@ -221,7 +221,7 @@ def test_etcd_follower_kill9_is_seamless(cluster):
 def test_etcd_leader_kill9_writes_go_on(cluster):
     active = cluster.ensure_healthy()
     with C.HealthMonitor(cluster) as mon:
-        writers = C.Writers(cluster, uniq("etcdl"), n_clients=6, max_writes=250).start()
+        writers = C.Writers(cluster, uniq("etcdl"), n_clients=6, max_writes=1000, pace=0.02).start()
         try:
             assert writers.wait_acks(20, timeout=20), C.summarize(writers.snapshot())
             victim = cluster.etcd_leader()
