@@ -339,8 +339,6 @@ StatusOr<SecureBytes> Barrier::DeriveKey(std::string_view label) const {
   return out;
 }
 
-
-
 bool Barrier::Sealed() const {
   std::shared_lock lock(mu_);
   return keyring_ == nullptr;
@@ -422,6 +420,14 @@ StatusOr<std::optional<std::string>> Barrier::GetForUpdate(std::string_view key)
   return std::optional<std::string>(std::move(plain));
 }
 
+StatusOr<std::optional<std::string>> Barrier::GuessForUpdate(std::string_view key) {
+  if (!guess_missing_.load() || !cache_.enabled()) return GetForUpdate(key);
+  if (Sealed()) return SealedError();
+  ARCA_RETURN_IF_ERROR(RefuseReserved(key));
+  if (auto hit = cache_.Lookup(key)) return std::move(hit->plain);
+  return std::optional<std::string>();
+}
+
 Status Barrier::Put(std::string_view key, std::string_view value) {
   if (Sealed()) return SealedError();
   ARCA_RETURN_IF_ERROR(RefuseReserved(key));
@@ -480,7 +486,8 @@ StatusOr<std::vector<storage::Condition>> Barrier::SealConditions(
       conds.push_back(c);
       continue;
     }
-    if (auto hit = cache_.Lookup(c.key); hit && hit->plain && ConstantTimeEquals(*hit->plain, c.value)) {
+    if (auto hit = cache_.Lookup(c.key);
+        hit && hit->plain && ConstantTimeEquals(*hit->plain, c.value)) {
       conds.push_back(storage::Condition::Equals(c.key, std::move(hit->sealed)));
       Wipe(*hit->plain);
       continue;

@@ -19,6 +19,7 @@
 // nothing above the barrier can overwrite the keyring. Safe for concurrent use.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <shared_mutex>
@@ -82,6 +83,13 @@ class Barrier final : public storage::Backend {
   // only writer while it is active); a miss reads the physical backend's
   // GetForUpdate and is never cached (it may be older than the latest write).
   StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override;
+  // A cache hit; on a miss, "missing" when guessing is on (no read at all),
+  // otherwise GetForUpdate.
+  StatusOr<std::optional<std::string>> GuessForUpdate(std::string_view key) override;
+  // Whether a cache miss in GuessForUpdate answers "missing" without a
+  // read: worth it where a read is a network round trip (etcd), not where
+  // it is a local file read. Off by default.
+  void SetGuessMissing(bool on) { guess_missing_.store(on); }
   Status Put(std::string_view key, std::string_view value) override;
   Status Delete(std::string_view key) override;
   StatusOr<std::vector<std::string>> List(std::string_view prefix) override;
@@ -113,6 +121,7 @@ class Barrier final : public storage::Backend {
   mutable std::shared_mutex mu_;
   std::unique_ptr<Keyring> keyring_;  // null while sealed
   ReadCache cache_;
+  std::atomic<bool> guess_missing_{false};
 };
 
 }  // namespace arca::core

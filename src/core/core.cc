@@ -27,7 +27,11 @@ constexpr std::size_t kRootKeySize = 32;
 }  // namespace
 
 Core::Impl::Impl(CoreConfig c)
-    : config(std::move(c)), clock(*config.clock), barrier(*config.physical, *config.clock) {}
+    : config(std::move(c)), clock(*config.clock), barrier(*config.physical, *config.clock) {
+  // An etcd read is a network round trip (and etcd CPU); a wrong guess of
+  // "missing" costs one aborted, batched txn.
+  barrier.SetGuessMissing(config.storage_type == "etcd");
+}
 
 Core::Core(CoreConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
   SealedGauge().Set({}, 1);
@@ -91,8 +95,10 @@ StatusOr<InitResult> Core::Init(const InitParams& p) {
     root.orphan = true;
     root.renewable = false;
     auto created = im.tokens->Create(std::move(root));
-    if (!created.ok()) st = created.status();
-    else result.root_token = created->id;
+    if (!created.ok())
+      st = created.status();
+    else
+      result.root_token = created->id;
   }
   im.PreSeal();
   im.barrier.Seal();
@@ -301,8 +307,10 @@ void Core::Impl::StartExpiry() {
         std::shared_lock state(state_mu, std::try_to_lock);
         if (state.owns_lock() && !sealed.load() && tokens) {
           auto n = tokens->ExpireDue();
-          if (!n.ok()) spdlog::warn("core: token expiry failed: {}", n.status().ToString());
-          else if (*n > 0) spdlog::debug("core: revoked {} expired tokens", *n);
+          if (!n.ok())
+            spdlog::warn("core: token expiry failed: {}", n.status().ToString());
+          else if (*n > 0)
+            spdlog::debug("core: revoked {} expired tokens", *n);
         }
       }
       lock.lock();
@@ -386,9 +394,9 @@ Status Core::BecomeActive() {
   im.barrier.ClearCache();
   ARCA_RETURN_IF_ERROR(im.LoadState());
   im.active.store(true, std::memory_order_release);
-  spdlog::info("core: this node is now the active node (state loaded in {} ms)",
-               std::chrono::duration_cast<std::chrono::milliseconds>(im.clock.SteadyNow() - start)
-                   .count());
+  spdlog::info(
+      "core: this node is now the active node (state loaded in {} ms)",
+      std::chrono::duration_cast<std::chrono::milliseconds>(im.clock.SteadyNow() - start).count());
   return OkStatus();
 }
 

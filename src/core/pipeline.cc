@@ -27,12 +27,24 @@ bool GlobMatch(std::string_view pattern, std::string_view path) {
 }
 
 // Vault's root-protected sys paths (need sudo).
-constexpr const char* kSysRootPaths[] = {
-    "auth/*",          "audit",          "audit/*",        "remount",
-    "rotate",          "raw",            "raw/*",          "config/cors",
-    "config/auditing/*", "plugins/catalog/*", "leases/lookup/*", "leases/revoke-prefix/*",
-    "leases/revoke-force/*", "revoke-prefix/*", "seal",    "step-down",
-    "storage/raft/snapshot", "storage/raft/snapshot-force"};
+constexpr const char* kSysRootPaths[] = {"auth/*",
+                                         "audit",
+                                         "audit/*",
+                                         "remount",
+                                         "rotate",
+                                         "raw",
+                                         "raw/*",
+                                         "config/cors",
+                                         "config/auditing/*",
+                                         "plugins/catalog/*",
+                                         "leases/lookup/*",
+                                         "leases/revoke-prefix/*",
+                                         "leases/revoke-force/*",
+                                         "revoke-prefix/*",
+                                         "seal",
+                                         "step-down",
+                                         "storage/raft/snapshot",
+                                         "storage/raft/snapshot-force"};
 
 constexpr const char* kSysUnauthPaths[] = {"internal/ui/mounts", "internal/ui/mounts/*",
                                            "wrapping/lookup"};
@@ -143,7 +155,8 @@ StatusOr<std::shared_ptr<const Acl>> Core::Impl::AclFor(const TokenEntry& token)
   ARCA_ASSIGN_OR_RETURN(Acl acl, Acl::Build(pols, entity ? &*entity : nullptr, clock.UnixNow()));
   auto shared = std::make_shared<const Acl>(std::move(acl));
   // Templated policies depend on the entity's names and groups: not cached.
-  bool templated = std::any_of(pols.begin(), pols.end(), [](const auto& p) { return p->templated; });
+  bool templated =
+      std::any_of(pols.begin(), pols.end(), [](const auto& p) { return p->templated; });
   if (!templated) {
     std::lock_guard lock(acl_mu);
     if (acl_cache.size() > 10000) acl_cache.clear();
@@ -205,7 +218,8 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
     req.client_token.clear();
   }
   if (!unauth && !token) return PermissionDenied();
-  if (token && !token->entity_id.empty() && identity && identity->IsEntityDisabled(token->entity_id))
+  if (token && !token->entity_id.empty() && identity &&
+      identity->IsEntityDisabled(token->entity_id))
     return PermissionDenied();
 
   std::shared_ptr<const Acl> acl;
@@ -228,20 +242,40 @@ StatusOr<Response> Core::Impl::Handle(Request& req) {
     req.storage = rp->view.get();
   }
 
+  bool audited = audit && audit->HasDevices();
+  const bool root_path = IsRootPath(rp, full_path);
+  AclResult decision;
+  bool decided = false;
   // Existence check: a write to something that does not exist is a create.
+  // Skipped (the write stays an update) where it could change nothing: the
+  // backend treats both alike, the ACL grants or refuses both alike, and no
+  // audit device records which it was.
   if (req.operation == Operation::kUpdate && rp) {
-    Request probe = req;
-    probe.path = rel;
-    ARCA_ASSIGN_OR_RETURN(bool exists, rp->backend->Exists(probe));
-    if (!exists) req.operation = Operation::kCreate;
+    if (acl && !audited && rp->backend->CreateIsUpdate(rel)) {
+      decision = acl->Check(Operation::kUpdate, full_path, req.data, req.wrap_ttl, root_path);
+      if (!acl->is_root()) {
+        AclResult create =
+            acl->Check(Operation::kCreate, full_path, req.data, req.wrap_ttl, root_path);
+        decided = create.allowed == decision.allowed && create.sudo == decision.sudo;
+      } else {
+        decided = true;
+      }
+    }
+    if (!decided) {
+      // Exists sees the path relative to the mount; nothing else changes.
+      std::swap(req.path, rel);
+      StatusOr<bool> exists = rp->backend->Exists(req);
+      std::swap(req.path, rel);
+      if (!exists.ok()) return exists.status();
+      if (!*exists) req.operation = Operation::kCreate;
+    }
   }
 
-  AclResult decision;
   if (acl) {
-    decision = acl->Check(req.operation, full_path, req.data, req.wrap_ttl, IsRootPath(rp, full_path));
+    if (!decided)
+      decision = acl->Check(req.operation, full_path, req.data, req.wrap_ttl, root_path);
     req.sudo = acl->is_root() || decision.sudo;
   }
-  bool audited = audit && audit->HasDevices();
   if (!unauth && !decision.allowed) {
     if (audited) {
       (void)audit->LogRequest(MakeAuditAuth(&*token, &decision, clock.UnixNow()),

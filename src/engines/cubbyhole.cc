@@ -23,6 +23,8 @@ class CubbyholeBackend final : public logical::Backend {
     return internal::Guarded([&]() -> StatusOr<Response> { return Handle(req); });
   }
 
+  bool CreateIsUpdate(std::string_view) const override { return true; }
+
   StatusOr<bool> Exists(Request& req) override {
     if (req.token_key.empty() || req.path.empty()) return false;
     storage::Backend* s = req.storage ? req.storage : storage_;

@@ -9,8 +9,9 @@
 //
 // Storage layout inside a mount view:
 //   KV v1       <path>                          the secret, a JSON object
-//   KV v2       _kv2/meta/<path>                key metadata (JSON, versions map)
-//               _kv2/ver/<sha256hex(path)>/<n>  data of version n (JSON object)
+//   KV v2       _kv2/meta/<path>                key metadata (JSON, versions map),
+//                                               with the data of small versions inline
+//               _kv2/ver/<sha256hex(path)>/<n>  data of any other version n (JSON object)
 //               _kv2/config                     mount config (max_versions, ...)
 //               _kv2/upgraded                   set once the v1 data is migrated
 //   cubbyhole   <token_key>/<path>              one token's secret

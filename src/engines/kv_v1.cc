@@ -38,9 +38,7 @@ std::optional<int64_t> LeaseValue(const Json& v) {
   return std::nullopt;
 }
 
-bool IsReserved(std::string_view path) {
-  return path == "_kv2" || path.substr(0, 5) == "_kv2/";
-}
+bool IsReserved(std::string_view path) { return path == "_kv2" || path.substr(0, 5) == "_kv2/"; }
 
 class KvV1Backend final : public logical::Backend {
  public:
@@ -49,6 +47,8 @@ class KvV1Backend final : public logical::Backend {
   StatusOr<Response> HandleRequest(Request& req) override {
     return internal::Guarded([&]() -> StatusOr<Response> { return Handle(req); });
   }
+
+  bool CreateIsUpdate(std::string_view) const override { return true; }
 
   StatusOr<bool> Exists(Request& req) override {
     if (req.path.empty()) return false;

@@ -18,11 +18,11 @@ constexpr int kMaxSubkeysDepth = 512;
 
 const std::vector<std::string>& KnownFields(int kind) {
   static const std::vector<std::vector<std::string>> kFields = {
-      {"max_versions", "cas_required", "delete_version_after"},                       // config
-      {"path", "version", "options", "data"},                                        // data
+      {"max_versions", "cas_required", "delete_version_after"},  // config
+      {"path", "version", "options", "data"},                    // data
       {"path", "cas_required", "max_versions", "delete_version_after", "custom_metadata"},  // meta
-      {"path", "versions"},                                                          // versions
-      {"path", "depth", "version"},                                                  // subkeys
+      {"path", "versions"},          // versions
+      {"path", "depth", "version"},  // subkeys
   };
   return kFields[kind];
 }
@@ -69,12 +69,18 @@ Response EmptyNotFound() {
 const char* SubCommand(Operation op) {
   switch (op) {
     case Operation::kCreate:
-    case Operation::kUpdate: return "put";
-    case Operation::kPatch: return "patch";
-    case Operation::kRead: return "get";
-    case Operation::kList: return "list";
-    case Operation::kDelete: return "delete";
-    default: return "";
+    case Operation::kUpdate:
+      return "put";
+    case Operation::kPatch:
+      return "patch";
+    case Operation::kRead:
+      return "get";
+    case Operation::kList:
+      return "list";
+    case Operation::kDelete:
+      return "delete";
+    default:
+      return "";
   }
 }
 
@@ -219,14 +225,25 @@ StatusOr<Response> KvV2Backend::HandleRequest(Request& req) {
     Route r = Parse(req.path, req.operation);
     ARCA_ASSIGN_OR_RETURN(Response resp, Dispatch(req, r, *s));
     switch (r.kind) {
-      case Kind::kConfig: AddFieldWarnings(resp, req.data, 0, false); break;
-      case Kind::kData: AddFieldWarnings(resp, req.data, 1, true); break;
-      case Kind::kMetadata: AddFieldWarnings(resp, req.data, 2, true); break;
+      case Kind::kConfig:
+        AddFieldWarnings(resp, req.data, 0, false);
+        break;
+      case Kind::kData:
+        AddFieldWarnings(resp, req.data, 1, true);
+        break;
+      case Kind::kMetadata:
+        AddFieldWarnings(resp, req.data, 2, true);
+        break;
       case Kind::kDelete:
       case Kind::kUndelete:
-      case Kind::kDestroy: AddFieldWarnings(resp, req.data, 3, true); break;
-      case Kind::kSubkeys: AddFieldWarnings(resp, req.data, 4, true); break;
-      default: break;
+      case Kind::kDestroy:
+        AddFieldWarnings(resp, req.data, 3, true);
+        break;
+      case Kind::kSubkeys:
+        AddFieldWarnings(resp, req.data, 4, true);
+        break;
+      default:
+        break;
     }
     return resp;
   });
@@ -261,7 +278,8 @@ StatusOr<Response> KvV2Backend::Dispatch(Request& req, const Route& r, storage::
       if (op == Operation::kRead) return ReadData(s, r.key, req.data, true);
       return UnsupportedOperation();
     case Kind::kRoot:
-      return WarningNotFound("Non-listing operations on the root of a K/V v2 mount are not supported.");
+      return WarningNotFound(
+          "Non-listing operations on the root of a K/V v2 mount are not supported.");
     case Kind::kInvalid:
       break;
   }
@@ -269,6 +287,13 @@ StatusOr<Response> KvV2Backend::Dispatch(Request& req, const Route& r, storage::
       std::string("Invalid path for a versioned K/V secrets engine. See the API docs for the "
                   "appropriate API endpoints to use. If using the Vault CLI, use 'vault kv ") +
       SubCommand(op) + "' for this operation.");
+}
+
+// Data and metadata writes have one handler for create and update; the
+// other paths answer Exists without a read anyway.
+bool KvV2Backend::CreateIsUpdate(std::string_view path) const {
+  Route r = Parse(path, Operation::kUpdate);
+  return r.kind == Kind::kData || r.kind == Kind::kMetadata;
 }
 
 StatusOr<bool> KvV2Backend::Exists(Request& req) {
@@ -306,15 +331,16 @@ StatusOr<Response> KvV2Backend::Mutate(storage::Backend& s, const std::string& k
   std::unique_lock lock(locks_.For(key));
   const std::string mkey = MetaKey(key);
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    // The first attempt reads the metadata for update (it may be older than
-    // the latest write, but the Txn below is conditioned on exactly these
-    // bytes, so a stale read only aborts it); retries read linearizably, so
-    // a lagging etcd member cannot starve the write. An outcome that writes
-    // nothing (an error, a CAS mismatch, nothing to change) is never
-    // returned from a read for update: it is decided again on a
-    // linearizable read. Other reads (the config, version data) stay Get.
+    // The first attempt guesses the metadata for update (it may be older
+    // than the latest write, or a guessed "missing", but the Txn below is
+    // conditioned on exactly these bytes or on absence, so a wrong guess only
+    // aborts it); retries read linearizably, so a lagging etcd member cannot
+    // starve the write. An outcome that writes nothing (an error, a CAS
+    // mismatch, nothing to change) is never returned from a guess: it is
+    // decided again on a linearizable read. Other reads (the config,
+    // version data) stay Get.
     const bool for_update = attempt == 0;
-    ARCA_ASSIGN_OR_RETURN(auto raw, for_update ? s.GetForUpdate(mkey) : s.Get(mkey));
+    ARCA_ASSIGN_OR_RETURN(auto raw, for_update ? s.GuessForUpdate(mkey) : s.Get(mkey));
     std::optional<KeyMetadata> meta;
     if (raw) {
       StatusOr<KeyMetadata> decoded = DecodeMetadata(*raw);
@@ -330,7 +356,8 @@ StatusOr<Response> KvV2Backend::Mutate(storage::Backend& s, const std::string& k
     if (!m.commit) return resp;
 
     std::vector<storage::Condition> conds;
-    conds.push_back(raw ? storage::Condition::Equals(mkey, *raw) : storage::Condition::Absent(mkey));
+    conds.push_back(raw ? storage::Condition::Equals(mkey, *raw)
+                        : storage::Condition::Absent(mkey));
     for (auto& c : m.conditions) conds.push_back(std::move(c));
     std::vector<storage::Op> ops = std::move(m.ops);
     if (m.delete_meta || !meta) {
@@ -345,13 +372,13 @@ StatusOr<Response> KvV2Backend::Mutate(storage::Backend& s, const std::string& k
   return Unavailable("kv: too many concurrent changes to this key, try again");
 }
 
-Response KvV2Backend::CommitNewVersion(KeyMetadata& meta, const KvConfig& config,
-                                       const Json& data, Mutation& m) {
+Response KvV2Backend::CommitNewVersion(KeyMetadata& meta, const KvConfig& config, const Json& data,
+                                       Mutation& m) {
   int64_t now = Now();
   std::vector<uint64_t> pruned;
   uint64_t n = AddVersion(meta, now, DeletionTime(now, config, meta), config.max_versions, &pruned);
-  m.ops.push_back(storage::Op::Put(VersionKey(meta.key, n), DumpJson(data)));
-  for (uint64_t p : pruned) m.ops.push_back(storage::Op::Delete(VersionKey(meta.key, p)));
+  for (uint64_t p : pruned) DropVersionData(meta, p, m.ops);
+  StoreVersionData(meta, n, DumpJson(data), m.ops);
   m.commit = true;
   return Response::WithData(VersionJson(n, meta.versions[n], meta));
 }
@@ -383,9 +410,14 @@ StatusOr<Response> KvV2Backend::ReadData(storage::Backend& s, const std::string&
     resp.http_status = 404;
     return resp;
   }
-  ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(decoded->version_prefix + std::to_string(ver)));
-  if (!raw) return Internal("could not find version data");
-  auto obj = ParseJsonObject(*raw);
+  std::optional<Json> obj;
+  if (auto in = meta->inline_data.find(ver); in != meta->inline_data.end()) {
+    obj = ParseJsonObject(in->second);
+  } else {
+    ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(decoded->version_prefix + std::to_string(ver)));
+    if (!raw) return Internal("could not find version data");
+    obj = ParseJsonObject(*raw);
+  }
   if (!obj) return Internal("kv: corrupt version data in storage");
   if (subkeys) RemoveValues(*obj, 1, depth.value_or(0));
   resp.data[field] = std::move(*obj);
@@ -425,9 +457,14 @@ StatusOr<Response> KvV2Backend::PatchData(storage::Backend& s, const std::string
       r.http_status = 404;
       return r;
     }
-    ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(VersionKey(key, cur)));
-    if (!raw) return Internal("could not find version data");
-    auto current = ParseJsonObject(*raw);
+    std::optional<Json> current;
+    if (auto in = meta->inline_data.find(cur); in != meta->inline_data.end()) {
+      current = ParseJsonObject(in->second);
+    } else {
+      ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(VersionKey(key, cur)));
+      if (!raw) return Internal("could not find version data");
+      current = ParseJsonObject(*raw);
+    }
     if (!current) return Internal("kv: corrupt version data in storage");
     current->merge_patch(*patch);
     return CommitNewVersion(*meta, config, *current, m);
@@ -477,7 +514,7 @@ StatusOr<Response> KvV2Backend::ChangeVersions(storage::Backend& s, Kind kind,
           break;
         default:  // kDestroy
           v.destroyed = true;
-          m.ops.push_back(storage::Op::Delete(VersionKey(key, uint64_t(n))));
+          DropVersionData(*meta, uint64_t(n), m.ops);
           break;
       }
       m.commit = true;

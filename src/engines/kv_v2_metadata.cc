@@ -17,9 +17,7 @@ const char kCasWarning[] =
     "\"cas_required\" set to false, but is mandated by backend config. This value will be "
     "ignored.";
 
-bool Has(const Json& data, const char* field) {
-  return data.is_object() && data.contains(field);
-}
+bool Has(const Json& data, const char* field) { return data.is_object() && data.contains(field); }
 
 StatusOr<std::optional<uint32_t>> GetMaxVersions(const Json& data) {
   ARCA_ASSIGN_OR_RETURN(auto v, logical::GetInt(data, "max_versions"));
@@ -43,16 +41,16 @@ StatusOr<Response> KvV2Backend::ReadMetadata(storage::Backend& s, const std::str
         {"deletion_time", v.deletion_ns ? FormatNs(*v.deletion_ns) : std::string()},
         {"destroyed", v.destroyed}};
   }
-  return Response::WithData(Json{{"versions", std::move(versions)},
-                                 {"current_version", meta->current_version},
-                                 {"oldest_version", meta->oldest_version},
-                                 {"created_time", FormatNs(meta->created_ns)},
-                                 {"updated_time", FormatNs(meta->updated_ns)},
-                                 {"max_versions", meta->max_versions},
-                                 {"cas_required", meta->cas_required},
-                                 {"delete_version_after",
-                                  FormatGoDuration(meta->delete_version_after)},
-                                 {"custom_metadata", CustomMetadataJson(*meta)}});
+  return Response::WithData(
+      Json{{"versions", std::move(versions)},
+           {"current_version", meta->current_version},
+           {"oldest_version", meta->oldest_version},
+           {"created_time", FormatNs(meta->created_ns)},
+           {"updated_time", FormatNs(meta->updated_ns)},
+           {"max_versions", meta->max_versions},
+           {"cas_required", meta->cas_required},
+           {"delete_version_after", FormatGoDuration(meta->delete_version_after)},
+           {"custom_metadata", CustomMetadataJson(*meta)}});
 }
 
 StatusOr<Response> KvV2Backend::WriteMetadata(storage::Backend& s, const std::string& key,
@@ -141,7 +139,10 @@ StatusOr<Response> KvV2Backend::DeleteMetadata(storage::Backend& s, const std::s
   return Mutate(s, key, [&](std::optional<KeyMetadata>& meta, Mutation& m) -> StatusOr<Response> {
     if (!meta) return Response();
     for (const auto& [n, v] : meta->versions) {
-      if (!v.destroyed) m.ops.push_back(storage::Op::Delete(VersionKey(key, n)));
+      // Inline data goes with the metadata record.
+      if (!v.destroyed && !meta->inline_data.count(n)) {
+        m.ops.push_back(storage::Op::Delete(VersionKey(key, n)));
+      }
     }
     m.delete_meta = true;
     m.commit = true;
@@ -156,9 +157,10 @@ StatusOr<Response> KvV2Backend::ListMetadata(storage::Backend& s, const std::str
 
 StatusOr<Response> KvV2Backend::ReadConfig(storage::Backend& s) {
   ARCA_ASSIGN_OR_RETURN(KvConfig c, LoadConfig(s));
-  return Response::WithData(Json{{"max_versions", c.max_versions},
-                                 {"cas_required", c.cas_required},
-                                 {"delete_version_after", FormatGoDuration(c.delete_version_after)}});
+  return Response::WithData(
+      Json{{"max_versions", c.max_versions},
+           {"cas_required", c.cas_required},
+           {"delete_version_after", FormatGoDuration(c.delete_version_after)}});
 }
 
 StatusOr<Response> KvV2Backend::WriteConfig(storage::Backend& s, const Json& data) {
@@ -182,17 +184,18 @@ Status KvV2Backend::MigrateV1Key(storage::Backend& s, const std::string& key) {
   auto obj = ParseJsonObject(*raw);
   if (!obj) return OkStatus();  // not a KV v1 secret; left where it is
   const std::string v1_raw = *raw;
-  auto st = Mutate(s, key, [&](std::optional<KeyMetadata>& meta, Mutation& m) -> StatusOr<Response> {
-    ARCA_ASSIGN_OR_RETURN(KvConfig config, LoadConfig(s));
-    KeyMetadata md = meta ? *meta : KeyMetadata{};
-    md.key = key;
-    CommitNewVersion(md, config, *obj, m);
-    meta = std::move(md);
-    // The v1 entry disappears in the same Txn, so a rerun never migrates it twice.
-    m.conditions.push_back(storage::Condition::Equals(key, v1_raw));
-    m.ops.push_back(storage::Op::Delete(key));
-    return Response();
-  });
+  auto st =
+      Mutate(s, key, [&](std::optional<KeyMetadata>& meta, Mutation& m) -> StatusOr<Response> {
+        ARCA_ASSIGN_OR_RETURN(KvConfig config, LoadConfig(s));
+        KeyMetadata md = meta ? *meta : KeyMetadata{};
+        md.key = key;
+        CommitNewVersion(md, config, *obj, m);
+        meta = std::move(md);
+        // The v1 entry disappears in the same Txn, so a rerun never migrates it twice.
+        m.conditions.push_back(storage::Condition::Equals(key, v1_raw));
+        m.ops.push_back(storage::Op::Delete(key));
+        return Response();
+      });
   return st.status();
 }
 

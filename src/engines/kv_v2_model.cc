@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "base/encoding.h"
+#include "base/secure.h"
 #include "engines/internal/kv_v2.h"
 
 namespace arca::engines::internal {
@@ -18,6 +19,29 @@ std::string VersionKey(std::string_view path, uint64_t ver) {
   // Hashing keeps version keys flat, so a secret "a" and a secret "a/1" can
   // never collide, and the layout does not depend on the path's characters.
   return "_kv2/ver/" + Sha256Hex(path) + "/" + std::to_string(ver);
+}
+
+KeyMetadata::~KeyMetadata() {
+  for (auto& [n, text] : inline_data) Wipe(text);
+}
+
+void StoreVersionData(KeyMetadata& m, uint64_t n, std::string text, std::vector<storage::Op>& ops) {
+  std::size_t used = 0;
+  for (const auto& [v, t] : m.inline_data) used += t.size();
+  if (text.size() <= kInlineVersionMax && used + text.size() <= kInlineBudget) {
+    m.inline_data[n] = std::move(text);
+  } else {
+    ops.push_back(storage::Op::Put(VersionKey(m.key, n), std::move(text)));
+  }
+}
+
+void DropVersionData(KeyMetadata& m, uint64_t n, std::vector<storage::Op>& ops) {
+  if (auto it = m.inline_data.find(n); it != m.inline_data.end()) {
+    Wipe(it->second);
+    m.inline_data.erase(it);
+    return;
+  }
+  ops.push_back(storage::Op::Delete(VersionKey(m.key, n)));
 }
 
 namespace {
@@ -73,7 +97,16 @@ std::string EncodeMetadata(const KeyMetadata& m) {
             {"updated", m.updated_ns},
             {"custom_metadata", std::move(cm)},
             {"versions", std::move(versions)}};
-  return DumpJson(j);
+  if (!m.inline_data.empty()) {
+    Json data = Json::object();
+    for (const auto& [n, text] : m.inline_data) data[std::to_string(n)] = text;
+    j["inline"] = std::move(data);
+  }
+  std::string out = DumpJson(j);
+  if (auto it = j.find("inline"); it != j.end()) {
+    for (auto& text : *it) Wipe(text.get_ref<std::string&>());
+  }
+  return out;
 }
 
 StatusOr<KeyMetadata> DecodeMetadata(std::string_view raw) {
@@ -110,6 +143,14 @@ StatusOr<KeyMetadata> DecodeMetadata(std::string_view raw) {
       }
       if (has_deletion) v.deletion_ns = deletion;
       m.versions[uint64_t(*n)] = v;
+    }
+  }
+  if (auto it = j->find("inline"); it != j->end() && !it->is_null()) {
+    if (!it->is_object()) return Corrupt();
+    for (auto e = it->begin(); e != it->end(); ++e) {
+      auto n = WeakInt(Json(e.key()));
+      if (!n || *n <= 0 || !e->is_string()) return Corrupt();
+      m.inline_data[uint64_t(*n)] = std::move(e->get_ref<std::string&>());
     }
   }
   return m;
@@ -196,8 +237,7 @@ constexpr std::size_t kMaxCustomMetadataValueLength = 512;
 constexpr const char* kCmPrefix = "custom_metadata validation failed";
 }  // namespace
 
-StatusOr<std::map<std::string, std::string>> ParseCustomMetadata(const Json& obj,
-                                                                  bool skip_nulls) {
+StatusOr<std::map<std::string, std::string>> ParseCustomMetadata(const Json& obj, bool skip_nulls) {
   std::map<std::string, std::string> out;
   if (!obj.is_object()) return out;
   for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -232,9 +272,9 @@ Status ValidateCustomMetadata(const std::map<std::string, std::string>& cm) {
                      " but must be 0 < len(key) <= " + std::to_string(kMaxCustomMetadataKeyLength));
     }
     if (v.empty() || v.size() > kMaxCustomMetadataValueLength) {
-      errs.push_back(p + ": length of value for key " + GoQuote(k) + " is " +
-                     std::to_string(v.size()) + " but must be 0 < len(value) <= " +
-                     std::to_string(kMaxCustomMetadataValueLength));
+      errs.push_back(
+          p + ": length of value for key " + GoQuote(k) + " is " + std::to_string(v.size()) +
+          " but must be 0 < len(value) <= " + std::to_string(kMaxCustomMetadataValueLength));
     }
     if (!IsPrintable(k)) {
       errs.push_back(p + ": key " + GoQuote(k) + " contains unprintable characters");

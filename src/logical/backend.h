@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -34,6 +35,16 @@ class Backend {
   virtual StatusOr<bool> Exists(Request& req) {
     (void)req;
     return true;
+  }
+
+  // Whether a create and an update of `path` (relative to the mount) are the
+  // same operation to this backend: one handler, one outcome (KV writes).
+  // Core then skips Exists when the caller's ACL grants or refuses both
+  // alike and no audit device records the operation, since the answer
+  // could change nothing.
+  virtual bool CreateIsUpdate(std::string_view path) const {
+    (void)path;
+    return false;
   }
 
   // Auth methods: approves the renewal of a token this mount minted (Vault's

@@ -58,6 +58,11 @@ StatusOr<std::optional<std::string>> View::GetForUpdate(std::string_view key) {
   return parent_.GetForUpdate(full);
 }
 
+StatusOr<std::optional<std::string>> View::GuessForUpdate(std::string_view key) {
+  ARCA_ASSIGN_OR_RETURN(auto full, Full(key));
+  return parent_.GuessForUpdate(full);
+}
+
 Status View::Put(std::string_view key, std::string_view value) {
   ARCA_ASSIGN_OR_RETURN(auto full, Full(key));
   return parent_.Put(full, value);

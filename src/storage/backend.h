@@ -68,6 +68,14 @@ class Backend {
   virtual StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) {
     return Get(key);
   }
+  // A guess for update: as GetForUpdate, but a layer that answers from
+  // memory may say "missing" for a key it holds nothing of, without any
+  // storage read (the barrier over etcd, on a cache miss: a write to a new
+  // key then costs no read, a write to an uncached existing key one aborted
+  // Txn). Same contract as GetForUpdate. The default is GetForUpdate.
+  virtual StatusOr<std::optional<std::string>> GuessForUpdate(std::string_view key) {
+    return GetForUpdate(key);
+  }
   virtual Status Put(std::string_view key, std::string_view value) = 0;
   virtual Status Delete(std::string_view key) = 0;
   virtual StatusOr<std::vector<std::string>> List(std::string_view prefix) = 0;
@@ -93,6 +101,7 @@ class View final : public Backend {
 
   StatusOr<std::optional<std::string>> Get(std::string_view key) override;
   StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override;
+  StatusOr<std::optional<std::string>> GuessForUpdate(std::string_view key) override;
   Status Put(std::string_view key, std::string_view value) override;
   Status Delete(std::string_view key) override;
   StatusOr<std::vector<std::string>> List(std::string_view prefix) override;

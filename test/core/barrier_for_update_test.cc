@@ -204,5 +204,42 @@ TEST_F(BarrierForUpdateTest, TxnEqualsNeverHoldsOnAStaleReadThatMatches) {
   EXPECT_EQ(*barrier_.Get("gone"), std::nullopt);
 }
 
+TEST_F(BarrierForUpdateTest, GuessForUpdateIsGetForUpdateUnlessGuessingIsOn) {
+  ASSERT_TRUE(barrier_.Put("k", "1").ok());
+  barrier_.ClearCache();
+  auto v = barrier_.GuessForUpdate("k");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, std::optional<std::string>("1"));
+  EXPECT_EQ(physical_.for_update(), 1);
+}
+
+TEST_F(BarrierForUpdateTest, AGuessOnAMissIsMissingWithoutARead) {
+  barrier_.SetGuessMissing(true);
+  ASSERT_TRUE(barrier_.Put("k", "1").ok());
+  barrier_.ClearCache();
+  const int gets = physical_.gets();
+  auto v = barrier_.GuessForUpdate("k");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, std::nullopt);  // a wrong guess: the key exists
+  EXPECT_EQ(physical_.for_update(), 0);
+  EXPECT_EQ(physical_.gets(), gets);
+  // A Txn built on the guess does not hold, and nothing is written.
+  EXPECT_EQ(barrier_.Txn({Condition::Absent("k")}, {Op::Put("k", "2")}).code(), Code::kAborted);
+  auto now = barrier_.Get("k");
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(*now, std::optional<std::string>("1"));
+  // Cached now (by that Get): the guess is the value.
+  auto hit = barrier_.GuessForUpdate("k");
+  ASSERT_TRUE(hit.ok());
+  EXPECT_EQ(*hit, std::optional<std::string>("1"));
+  EXPECT_EQ(physical_.for_update(), 0);
+}
+
+TEST_F(BarrierForUpdateTest, AGuessWhileSealedIsSealed) {
+  barrier_.SetGuessMissing(true);
+  barrier_.Seal();
+  EXPECT_EQ(barrier_.GuessForUpdate("k").status().code(), Code::kSealed);
+}
+
 }  // namespace
 }  // namespace arca::core

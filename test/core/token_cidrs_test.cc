@@ -11,6 +11,7 @@
 
 #include "core/core.h"
 #include "core/token_backend.h"
+#include "core_setup.h"
 #include "engines/engines.h"
 #include "storage/inmem.h"
 #include "support/fake_clock.h"
@@ -302,13 +303,8 @@ class CoreTokenCidrsTest : public ::testing::Test {
            return std::unique_ptr<logical::Backend>(std::make_unique<FakeAuth>(state));
          }}};
     core_ = std::make_unique<Core>(std::move(c));
-    InitParams p;
-    p.secret_shares = 1;
-    p.secret_threshold = 1;
-    auto init = core_->Init(p);
-    ASSERT_TRUE(init.ok()) << init.status().ToString();
-    root_ = init->root_token;
-    ASSERT_TRUE(core_->SubmitUnsealKey(init->keys_hex.front()).ok());
+    root_ = testing::InitAndUnseal(*core_);
+    ASSERT_FALSE(root_.empty());
     ASSERT_TRUE(Call(Operation::kUpdate, "sys/auth/fake", {{"type", "fake"}}, root_).ok());
   }
   void TearDown() override { core_->Shutdown(); }

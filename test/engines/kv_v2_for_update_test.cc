@@ -57,28 +57,13 @@ class LaggingMapBackend final : public MapBackend {
   int meta_gets_ = 0;
 };
 
-class KvV2ForUpdateTest : public ::testing::Test {
+class KvV2ForUpdateTest : public KvV2Over<LaggingMapBackend> {
  protected:
-  void SetUp() override { kv_ = MakeKv(storage_, clock_, "2"); }
-
-  StatusOr<Response> Do(Operation op, std::string path, Json data = nullptr) {
-    auto r = MakeRequest(op, std::move(path), std::move(data));
-    r.storage = &storage_;
-    return kv_->HandleRequest(r);
-  }
-  StatusOr<Response> Put(const std::string& key, Json data, Json options = Json::object()) {
-    return Do(Operation::kUpdate, "data/" + key,
-              Json{{"data", std::move(data)}, {"options", std::move(options)}});
-  }
   uint64_t CurrentVersion(const std::string& key) {
     auto r = Do(Operation::kRead, "metadata/" + key);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->data["current_version"].get<uint64_t>() : 0;
   }
-
-  LaggingMapBackend storage_;
-  arca::testing::FakeClock clock_;
-  std::unique_ptr<logical::Backend> kv_;
 };
 
 TEST_F(KvV2ForUpdateTest, AWriteReadsTheMetadataOnceForUpdate) {
@@ -141,6 +126,86 @@ TEST_F(KvV2ForUpdateTest, NothingIsDecidedWithoutAWriteOnAStaleRead) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->http_status, 404);
   EXPECT_NE(r->data["metadata"]["deletion_time"], "");
+}
+
+// GuessForUpdate answers "missing" for every key (the barrier over etcd
+// guesses so on a cache miss): the worst guesser, for existing keys.
+class GuessingMapBackend final : public MapBackend {
+ public:
+  int guesses() const {
+    std::lock_guard g(mu_);
+    return guesses_;
+  }
+  int meta_reads() const {
+    std::lock_guard g(mu_);
+    return meta_reads_;
+  }
+  StatusOr<std::optional<std::string>> Get(std::string_view key) override {
+    if (IsMeta(key)) {
+      std::lock_guard g(mu_);
+      ++meta_reads_;
+    }
+    return MapBackend::Get(key);
+  }
+  StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override {
+    return Get(key);
+  }
+  StatusOr<std::optional<std::string>> GuessForUpdate(std::string_view key) override {
+    std::lock_guard g(mu_);
+    if (IsMeta(key)) ++guesses_;
+    return std::optional<std::string>();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  int guesses_ = 0;
+  int meta_reads_ = 0;
+};
+
+class KvV2GuessTest : public KvV2Over<GuessingMapBackend> {};
+
+TEST_F(KvV2GuessTest, AWriteToANewKeyReadsNoMetadata) {
+  ASSERT_OK_AND_ASSIGN(auto w, Put("new", Json{{"a", 1}}));
+  EXPECT_EQ(w.data["version"], 1);
+  EXPECT_EQ(storage_.guesses(), 1);
+  EXPECT_EQ(storage_.meta_reads(), 0);
+  EXPECT_EQ(storage_.Txns(), 1);
+}
+
+TEST_F(KvV2GuessTest, AWrongGuessCostsOneAbortedTxnAndARead) {
+  ASSERT_TRUE(Put("k", Json{{"v", 1}}).ok());
+  const int txns = storage_.Txns();
+  ASSERT_OK_AND_ASSIGN(auto w, Put("k", Json{{"v", 2}}));
+  EXPECT_EQ(w.data["version"], 2);
+  EXPECT_EQ(storage_.Txns(), txns + 2);
+  EXPECT_EQ(storage_.meta_reads(), 1);
+  ASSERT_OK_AND_ASSIGN(auto r, Do(Operation::kRead, "data/k"));
+  EXPECT_EQ(r.data["data"], (Json{{"v", 2}}));
+  EXPECT_EQ(r.data["metadata"]["version"], 2);
+}
+
+TEST_F(KvV2GuessTest, CasIsDecidedOnTheRealMetadata) {
+  ASSERT_TRUE(Put("k", Json{{"v", 1}}).ok());
+  // The guess says missing, where cas=1 could not match: decided again.
+  ASSERT_OK_AND_ASSIGN(auto w, Put("k", Json{{"v", 2}}, Json{{"cas", 1}}));
+  EXPECT_EQ(w.data["version"], 2);
+  // cas=0 (create only) matches the guess, but the key exists: refused.
+  auto again = Put("k", Json{{"v", 3}}, Json{{"cas", 0}});
+  EXPECT_CODE(again, Code::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(auto r, Do(Operation::kRead, "data/k"));
+  EXPECT_EQ(r.data["data"], (Json{{"v", 2}}));
+}
+
+TEST_F(KvV2GuessTest, PatchAndDeleteOfAnExistingKeyAreNotFooledByTheGuess) {
+  ASSERT_TRUE(Put("k", Json{{"a", 1}}).ok());
+  ASSERT_OK_AND_ASSIGN(auto p, Do(Operation::kPatch, "data/k", Json{{"data", {{"b", 2}}}}));
+  EXPECT_EQ(p.data["version"], 2);
+  ASSERT_TRUE(Do(Operation::kDelete, "data/k").ok());
+  auto r = Do(Operation::kRead, "data/k");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->http_status, 404);
+  EXPECT_NE(r->data["metadata"]["deletion_time"], "");
+  EXPECT_EQ(r->data["metadata"]["version"], 2);
 }
 
 }  // namespace

@@ -33,12 +33,8 @@ class KvV2Test : public EngineFixture {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->data : Json();
   }
-  std::size_t VersionKeysInStorage() {
-    std::size_t n = 0;
-    for (const auto& [k, v] : storage_.Snapshot())
-      if (k.rfind("_kv2/ver/", 0) == 0) ++n;
-    return n;
-  }
+  // Versions whose data is stored (inline or at a version key).
+  std::size_t StoredVersions() { return storage_.StoredVersions(); }
 
   std::unique_ptr<logical::Backend> kv_;
 };
@@ -119,8 +115,8 @@ TEST_F(KvV2Test, CheckAndSet) {
   EXPECT_EQ(bad_obj.status().message(), "error parsing check-and-set parameter");
   ASSERT_OK_AND_ASSIGN(auto r, Get("foo"));
   EXPECT_EQ(r.data["data"], (Json{{"a", 2}}));
-  auto bad_options = Do(*kv_, Operation::kUpdate, "data/foo",
-                        Json{{"data", {{"a", 1}}}, {"options", "cas=1"}});
+  auto bad_options =
+      Do(*kv_, Operation::kUpdate, "data/foo", Json{{"data", {{"a", 1}}}, {"options", "cas=1"}});
   EXPECT_CODE(bad_options, Code::kInvalidArgument);
 }
 
@@ -197,12 +193,12 @@ TEST_F(KvV2Test, DeleteAndUndeleteListedVersions) {
 TEST_F(KvV2Test, DestroyRemovesDataPermanently) {
   ASSERT_TRUE(Put("foo", Json{{"v", 1}}).ok());
   ASSERT_TRUE(Put("foo", Json{{"v", 2}}).ok());
-  EXPECT_EQ(VersionKeysInStorage(), 2u);
+  EXPECT_EQ(StoredVersions(), 2u);
   auto empty = Do(*kv_, Operation::kUpdate, "destroy/foo", Json{{"versions", Json::array()}});
   EXPECT_EQ(empty.status().message(), "no version number provided");
   ASSERT_OK_AND_ASSIGN(auto d, Do(*kv_, Operation::kUpdate, "destroy/foo", Json{{"versions", 1}}));
   EXPECT_TRUE(d.Empty());
-  EXPECT_EQ(VersionKeysInStorage(), 1u);
+  EXPECT_EQ(StoredVersions(), 1u);
   ASSERT_OK_AND_ASSIGN(auto r, Get("foo", Json{{"version", 1}}));
   EXPECT_EQ(r.http_status, 404);
   EXPECT_TRUE(r.data["data"].is_null());
@@ -223,7 +219,7 @@ TEST_F(KvV2Test, MaxVersionsFromConfigPrunesOldest) {
   EXPECT_EQ(meta["versions"].size(), 3u);
   EXPECT_TRUE(meta["versions"].contains("3"));
   EXPECT_FALSE(meta["versions"].contains("2"));
-  EXPECT_EQ(VersionKeysInStorage(), 3u);
+  EXPECT_EQ(StoredVersions(), 3u);
   auto gone = Get("foo", Json{{"version", 2}});
   EXPECT_CODE(gone, Code::kNotFound);
   ASSERT_OK_AND_ASSIGN(auto v3, Get("foo", Json{{"version", 3}}));
@@ -239,7 +235,7 @@ TEST_F(KvV2Test, OldestVersionStaysZeroUntilPruning) {
   EXPECT_EQ(meta["versions"].size(), 10u);
   EXPECT_EQ(meta["oldest_version"], 2);
   EXPECT_FALSE(meta["versions"].contains("1"));
-  EXPECT_EQ(VersionKeysInStorage(), 10u);
+  EXPECT_EQ(StoredVersions(), 10u);
 }
 
 TEST_F(KvV2Test, EffectiveMaxVersionsIsTheLargerOfKeyAndConfig) {
@@ -261,7 +257,7 @@ TEST_F(KvV2Test, EffectiveMaxVersionsIsTheLargerOfKeyAndConfig) {
   EXPECT_EQ(bar["versions"].size(), 3u);
   EXPECT_TRUE(bar["versions"].contains("5"));
   EXPECT_TRUE(bar["versions"].contains("7"));
-  EXPECT_EQ(VersionKeysInStorage(), 6u);
+  EXPECT_EQ(StoredVersions(), 6u);
 }
 
 TEST_F(KvV2Test, DeleteVersionAfterSetsFutureDeletionTime) {
@@ -310,9 +306,9 @@ TEST_F(KvV2Test, PatchMergesIntoNewVersion) {
   auto cas = Do(*kv_, Operation::kPatch, "data/foo",
                 Json{{"data", {{"a", 2}}}, {"options", {{"cas", 1}}}});
   EXPECT_EQ(cas.status().message(), "check-and-set parameter did not match the current version");
-  ASSERT_TRUE(Do(*kv_, Operation::kPatch, "data/foo",
-                 Json{{"data", {{"a", 2}}}, {"options", {{"cas", 2}}}})
-                  .ok());
+  ASSERT_TRUE(
+      Do(*kv_, Operation::kPatch, "data/foo", Json{{"data", {{"a", 2}}}, {"options", {{"cas", 2}}}})
+          .ok());
   auto no_data = Do(*kv_, Operation::kPatch, "data/foo", Json{{"options", Json::object()}});
   EXPECT_EQ(no_data.status().message(), "no data provided");
 }
@@ -343,20 +339,18 @@ TEST_F(KvV2Test, PatchOfMissingOrDeletedKey) {
 }
 
 TEST_F(KvV2Test, SubkeysStripValues) {
-  Json secret = {{"a", 1},
-                 {"b", {{"c", "x"}, {"d", {{"e", true}}}}},
-                 {"f", Json::object()},
-                 {"g", {1, 2}}};
+  Json secret = {
+      {"a", 1}, {"b", {{"c", "x"}, {"d", {{"e", true}}}}}, {"f", Json::object()}, {"g", {1, 2}}};
   ASSERT_TRUE(Put("foo", secret).ok());
   ASSERT_OK_AND_ASSIGN(auto all, Do(*kv_, Operation::kRead, "subkeys/foo"));
-  EXPECT_EQ(all.data["subkeys"],
-            (Json{{"a", nullptr},
-                  {"b", {{"c", nullptr}, {"d", {{"e", nullptr}}}}},
-                  {"f", nullptr},
-                  {"g", nullptr}}));
+  EXPECT_EQ(all.data["subkeys"], (Json{{"a", nullptr},
+                                       {"b", {{"c", nullptr}, {"d", {{"e", nullptr}}}}},
+                                       {"f", nullptr},
+                                       {"g", nullptr}}));
   EXPECT_EQ(all.data["metadata"]["version"], 1);
   ASSERT_OK_AND_ASSIGN(auto d1, Do(*kv_, Operation::kRead, "subkeys/foo", Json{{"depth", "1"}}));
-  EXPECT_EQ(d1.data["subkeys"], (Json{{"a", nullptr}, {"b", nullptr}, {"f", nullptr}, {"g", nullptr}}));
+  EXPECT_EQ(d1.data["subkeys"],
+            (Json{{"a", nullptr}, {"b", nullptr}, {"f", nullptr}, {"g", nullptr}}));
   ASSERT_OK_AND_ASSIGN(auto d2, Do(*kv_, Operation::kRead, "subkeys/foo", Json{{"depth", 2}}));
   EXPECT_EQ(d2.data["subkeys"]["b"], (Json{{"c", nullptr}, {"d", nullptr}}));
 
@@ -377,26 +371,30 @@ TEST_F(KvV2Test, InvalidPathsAnswerWithWarning) {
     const char* path;
     const char* verb;
   };
-  for (const Case& c : {Case{Operation::kRead, "foo", "get"}, Case{Operation::kUpdate, "foo", "put"},
-                        Case{Operation::kCreate, "a/b", "put"}, Case{Operation::kPatch, "foo", "patch"},
-                        Case{Operation::kList, "foo/", "list"}, Case{Operation::kDelete, "foo", "delete"},
-                        Case{Operation::kRead, "data/", "get"}, Case{Operation::kRead, "data/foo/", "get"},
-                        Case{Operation::kList, "data/", "list"}, Case{Operation::kRead, "subkeys", "get"}}) {
+  for (const Case& c :
+       {Case{Operation::kRead, "foo", "get"}, Case{Operation::kUpdate, "foo", "put"},
+        Case{Operation::kCreate, "a/b", "put"}, Case{Operation::kPatch, "foo", "patch"},
+        Case{Operation::kList, "foo/", "list"}, Case{Operation::kDelete, "foo", "delete"},
+        Case{Operation::kRead, "data/", "get"}, Case{Operation::kRead, "data/foo/", "get"},
+        Case{Operation::kList, "data/", "list"}, Case{Operation::kRead, "subkeys", "get"}}) {
     ASSERT_OK_AND_ASSIGN(auto r, Do(*kv_, c.op, c.path, Json{{"a", 1}}));
     EXPECT_EQ(r.http_status, 404) << c.path;
     EXPECT_FALSE(r.raw_body.has_value());
     EXPECT_TRUE(r.data.is_null());
     ASSERT_EQ(r.warnings.size(), 1u);
-    EXPECT_EQ(r.warnings[0],
-              std::string("Invalid path for a versioned K/V secrets engine. See the API docs for "
-                          "the appropriate API endpoints to use. If using the Vault CLI, use 'vault "
-                          "kv ") + c.verb + "' for this operation.");
+    EXPECT_EQ(
+        r.warnings[0],
+        std::string("Invalid path for a versioned K/V secrets engine. See the API docs for "
+                    "the appropriate API endpoints to use. If using the Vault CLI, use 'vault "
+                    "kv ") +
+            c.verb + "' for this operation.");
   }
   for (const char* root : {"data", "metadata", "delete", "undelete", "destroy"}) {
     ASSERT_OK_AND_ASSIGN(auto r, Do(*kv_, Operation::kRead, root));
     EXPECT_EQ(r.http_status, 404);
     ASSERT_EQ(r.warnings.size(), 1u);
-    EXPECT_EQ(r.warnings[0], "Non-listing operations on the root of a K/V v2 mount are not supported.");
+    EXPECT_EQ(r.warnings[0],
+              "Non-listing operations on the root of a K/V v2 mount are not supported.");
   }
 }
 
@@ -411,13 +409,17 @@ TEST_F(KvV2Test, UnsupportedOperationsOnKnownPaths) {
 
 TEST_F(KvV2Test, ConfigReadAndWrite) {
   ASSERT_OK_AND_ASSIGN(auto def, Do(*kv_, Operation::kRead, "config"));
-  EXPECT_EQ(def.data, (Json{{"max_versions", 0}, {"cas_required", false}, {"delete_version_after", "0s"}}));
-  ASSERT_OK_AND_ASSIGN(auto w, Do(*kv_, Operation::kUpdate, "config",
-                                  Json{{"max_versions", "7"}, {"cas_required", "true"},
-                                       {"delete_version_after", "3h"}}));
+  EXPECT_EQ(def.data,
+            (Json{{"max_versions", 0}, {"cas_required", false}, {"delete_version_after", "0s"}}));
+  ASSERT_OK_AND_ASSIGN(
+      auto w,
+      Do(*kv_, Operation::kUpdate, "config",
+         Json{{"max_versions", "7"}, {"cas_required", "true"}, {"delete_version_after", "3h"}}));
   EXPECT_TRUE(w.Empty());
   ASSERT_OK_AND_ASSIGN(auto r, Do(*kv_, Operation::kRead, "config"));
-  EXPECT_EQ(r.data, (Json{{"max_versions", 7}, {"cas_required", true}, {"delete_version_after", "3h0m0s"}}));
+  EXPECT_EQ(
+      r.data,
+      (Json{{"max_versions", 7}, {"cas_required", true}, {"delete_version_after", "3h0m0s"}}));
   // Partial update keeps the other fields; 0 clears delete_version_after.
   ASSERT_TRUE(Do(*kv_, Operation::kUpdate, "config", Json{{"delete_version_after", "0s"}}).ok());
   ASSERT_OK_AND_ASSIGN(auto r2, Do(*kv_, Operation::kRead, "config"));
@@ -432,16 +434,17 @@ TEST_F(KvV2Test, ConfigReadAndWrite) {
 }
 
 TEST_F(KvV2Test, UnknownAndPathFieldsProduceWarnings) {
-  ASSERT_OK_AND_ASSIGN(auto w, Do(*kv_, Operation::kUpdate, "data/foo",
-                                  Json{{"data", {{"a", 1}}}, {"zeta", 1}, {"alpha", 2}, {"path", "x"}}));
+  ASSERT_OK_AND_ASSIGN(auto w,
+                       Do(*kv_, Operation::kUpdate, "data/foo",
+                          Json{{"data", {{"a", 1}}}, {"zeta", 1}, {"alpha", 2}, {"path", "x"}}));
   ASSERT_EQ(w.warnings.size(), 2u);
   EXPECT_EQ(w.warnings[0], "Endpoint ignored these unrecognized parameters: [alpha zeta]");
   EXPECT_EQ(w.warnings[1],
             "Endpoint replaced the value of these parameters with the values captured from the "
             "endpoint's path: [path]");
   // 204s carry no warnings.
-  ASSERT_OK_AND_ASSIGN(auto d, Do(*kv_, Operation::kUpdate, "delete/foo",
-                                  Json{{"versions", {1}}, {"junk", 1}}));
+  ASSERT_OK_AND_ASSIGN(
+      auto d, Do(*kv_, Operation::kUpdate, "delete/foo", Json{{"versions", {1}}, {"junk", 1}}));
   EXPECT_TRUE(d.Empty());
 }
 

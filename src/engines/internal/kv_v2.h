@@ -7,6 +7,7 @@
 // detected and the change is retried a bounded number of times.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -28,7 +29,7 @@ namespace arca::engines::internal {
 inline constexpr std::string_view kV2Root = "_kv2/";
 inline constexpr std::string_view kConfigKey = "_kv2/config";
 inline constexpr std::string_view kUpgradeKey = "_kv2/upgraded";
-std::string MetaKey(std::string_view path);                  // "_kv2/meta/<path>"
+std::string MetaKey(std::string_view path);                   // "_kv2/meta/<path>"
 std::string VersionKey(std::string_view path, uint64_t ver);  // "_kv2/ver/<sha256hex>/<n>"
 
 struct VersionMeta {
@@ -38,17 +39,34 @@ struct VersionMeta {
 };
 
 struct KeyMetadata {
+  KeyMetadata() = default;
+  KeyMetadata(const KeyMetadata&) = default;
+  KeyMetadata(KeyMetadata&&) = default;
+  KeyMetadata& operator=(const KeyMetadata&) = default;
+  KeyMetadata& operator=(KeyMetadata&&) = default;
+  ~KeyMetadata();  // wipes inline_data
+
   std::string key;
   uint64_t current_version = 0;
   uint64_t oldest_version = 0;
-  uint32_t max_versions = 0;         // 0: the mount config decides
+  uint32_t max_versions = 0;  // 0: the mount config decides
   bool cas_required = false;
   int64_t delete_version_after = 0;  // seconds; 0: unset
   int64_t created_ns = 0;
   int64_t updated_ns = 0;
   std::map<std::string, std::string> custom_metadata;
   std::map<uint64_t, VersionMeta> versions;
+  // Data (JSON text) of the versions kept in the metadata record itself, so
+  // that a write of a small secret is one storage put, not two; the data of
+  // the other versions lives at VersionKey. See StoreVersionData.
+  std::map<uint64_t, std::string> inline_data;
 };
+
+// A version's data is kept inline when it is at most kInlineVersionMax bytes
+// and the key's inline data stays within kInlineBudget bytes; otherwise at
+// its version key. Bounds what every write of the key rewrites.
+inline constexpr std::size_t kInlineVersionMax = 1024;
+inline constexpr std::size_t kInlineBudget = 2048;
 
 struct KvConfig {
   uint32_t max_versions = 0;
@@ -76,6 +94,13 @@ std::optional<int64_t> DeletionTime(int64_t from_ns, const KvConfig& c, const Ke
 uint64_t AddVersion(KeyMetadata& m, int64_t created_ns, std::optional<int64_t> deletion_ns,
                     uint32_t config_max_versions, std::vector<uint64_t>* pruned);
 
+// Records `text` as the data of version n of m.key: inline when it fits
+// (see kInlineBudget), else a Put at VersionKey appended to *ops.
+void StoreVersionData(KeyMetadata& m, uint64_t n, std::string text, std::vector<storage::Op>& ops);
+// Drops the data of version n: from inline_data, or a Delete of its
+// VersionKey appended to *ops.
+void DropVersionData(KeyMetadata& m, uint64_t n, std::vector<storage::Op>& ops);
+
 // {"version","created_time","deletion_time","destroyed","custom_metadata"}.
 Json VersionJson(uint64_t ver, const VersionMeta& v, const KeyMetadata& m);
 Json CustomMetadataJson(const KeyMetadata& m);  // null when empty
@@ -89,8 +114,8 @@ Status ValidateCustomMetadata(const std::map<std::string, std::string>& cm);
 
 // The changes a mutation of one key wants committed with its metadata.
 struct Mutation {
-  bool commit = false;       // false: nothing is written
-  bool delete_meta = false;  // delete the metadata instead of writing it
+  bool commit = false;                         // false: nothing is written
+  bool delete_meta = false;                    // delete the metadata instead of writing it
   std::vector<storage::Condition> conditions;  // besides the metadata's own
   std::vector<storage::Op> ops;                // besides the metadata write
 };
@@ -102,11 +127,22 @@ class KvV2Backend final : public logical::Backend {
 
   StatusOr<Response> HandleRequest(Request& req) override;
   StatusOr<bool> Exists(Request& req) override;
+  bool CreateIsUpdate(std::string_view path) const override;
   // Migrates KV v1 secrets found in the view (the upgrade from version 1).
   Status Initialize() override;
 
  private:
-  enum class Kind { kConfig, kData, kMetadata, kDelete, kUndelete, kDestroy, kSubkeys, kRoot, kInvalid };
+  enum class Kind {
+    kConfig,
+    kData,
+    kMetadata,
+    kDelete,
+    kUndelete,
+    kDestroy,
+    kSubkeys,
+    kRoot,
+    kInvalid
+  };
   struct Route {
     Kind kind = Kind::kInvalid;
     std::string key;  // the secret path captured after the prefix
