@@ -125,8 +125,7 @@ std::optional<std::string> Base64UrlDecode(std::string_view b64) {
 }
 
 std::string RandomBase62(std::size_t n) {
-  static constexpr char kAlnum[] =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  static constexpr char kAlnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   std::string out;
   out.reserve(n);
   while (out.size() < n) {
@@ -141,19 +140,9 @@ std::string RandomBase62(std::size_t n) {
 }
 
 std::string NewUuid() {
-  // Request ids and object ids are not secrets: draw them from a per-thread
-  // buffer of CSPRNG output, refilled 4 KiB at a time, since one RAND_bytes
-  // call per request costs more than the rest of building an id.
-  constexpr std::size_t kBuffer = 4096;
-  thread_local std::array<unsigned char, kBuffer> pool;
-  thread_local std::size_t used = kBuffer;
-  if (used + 16 > kBuffer) {
-    if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1) std::abort();
-    used = 0;
-  }
+  // Request ids and object ids are not secrets.
   unsigned char b[16];
-  std::memcpy(b, pool.data() + used, sizeof b);
-  used += sizeof b;
+  PublicRandom(b, sizeof b);
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   std::string out(36, '-');

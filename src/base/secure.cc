@@ -4,7 +4,10 @@
 #include <openssl/rand.h>
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
+#include <cstring>
 
 namespace arca {
 
@@ -34,6 +37,23 @@ std::string RandomString(std::size_t n) {
   if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)
     std::abort();
   return out;
+}
+
+void PublicRandom(unsigned char* out, std::size_t n) {
+  constexpr std::size_t kBuffer = 4096;
+  thread_local std::array<unsigned char, kBuffer> pool;
+  thread_local std::size_t used = kBuffer;
+  while (n > 0) {
+    if (used == kBuffer) {
+      if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1) std::abort();
+      used = 0;
+    }
+    const std::size_t take = std::min(n, kBuffer - used);
+    std::memcpy(out, pool.data() + used, take);
+    used += take;
+    out += take;
+    n -= take;
+  }
 }
 
 bool LockMemory() { return mlockall(MCL_CURRENT | MCL_FUTURE) == 0; }

@@ -24,7 +24,9 @@ struct ZeroingAllocator {
   T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
   void deallocate(T* p, std::size_t n);
   template <typename U>
-  bool operator==(const ZeroingAllocator<U>&) const { return true; }
+  bool operator==(const ZeroingAllocator<U>&) const {
+    return true;
+  }
 };
 
 void SecureZero(void* p, std::size_t n);
@@ -45,6 +47,11 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 SecureBytes RandomBytes(std::size_t n);
 std::string RandomString(std::size_t n);  // n random bytes in a std::string
+// n random bytes for values that are not secret (AES-GCM nonces, ids),
+// drawn from a per-thread buffer of CSPRNG output refilled 4 KiB at a time:
+// one RAND_bytes call per value costs more than what it is for. Never for
+// keys or tokens (the buffer holds future values in memory).
+void PublicRandom(unsigned char* out, std::size_t n);
 
 // Tries to lock all current and future pages in RAM (mlockall). Returns false
 // if the platform refuses; the caller decides whether that is fatal.

@@ -67,8 +67,7 @@ StatusOr<std::string> SealValue(const SecureBytes& key, uint32_t term, std::stri
   p[3] = static_cast<unsigned char>(term);
   p[4] = kVersion;
   unsigned char* nonce = p + kTermSize + 1;
-  SecureBytes n = RandomBytes(kNonceSize);
-  std::copy(n.begin(), n.end(), nonce);
+  PublicRandom(nonce, kNonceSize);
   unsigned char* body = nonce + kNonceSize;
 
   int len = 0;
