@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/secure.h"
 #include "engines/internal/kv_v2.h"
 #include "engines/internal/kv_v2_memo.h"
 #include "logical/fields.h"
@@ -343,11 +344,10 @@ StatusOr<Response> KvV2Backend::Mutate(storage::Backend& s, const std::string& k
     ARCA_ASSIGN_OR_RETURN(auto raw, for_update ? s.GuessForUpdate(mkey) : s.Get(mkey));
     std::optional<KeyMetadata> meta;
     if (raw) {
-      StatusOr<KeyMetadata> decoded = DecodeMetadata(*raw);
+      auto decoded = memo_->Decode(key, *raw);  // a hit when this node wrote these bytes
       if (!decoded.ok() && for_update) continue;
-      ARCA_ASSIGN_OR_RETURN(KeyMetadata m, std::move(decoded));
-      if (m.key.empty()) m.key = key;
-      meta = std::move(m);
+      ARCA_RETURN_IF_ERROR(decoded.status());
+      meta = (*decoded)->meta;
     }
     Mutation m;
     StatusOr<Response> decided = fn(meta, m);
@@ -360,12 +360,16 @@ StatusOr<Response> KvV2Backend::Mutate(storage::Backend& s, const std::string& k
                         : storage::Condition::Absent(mkey));
     for (auto& c : m.conditions) conds.push_back(std::move(c));
     std::vector<storage::Op> ops = std::move(m.ops);
+    std::string encoded;
     if (m.delete_meta || !meta) {
       ops.push_back(storage::Op::Delete(mkey));
     } else {
-      ops.push_back(storage::Op::Put(mkey, EncodeMetadata(*meta)));
+      encoded = EncodeMetadata(*meta);
+      ops.push_back(storage::Op::Put(mkey, encoded));
     }
     Status st = s.Txn(conds, ops);
+    if (st.ok() && !encoded.empty()) memo_->Remember(key, std::move(encoded), std::move(*meta));
+    Wipe(encoded);
     if (st.ok()) return resp;
     if (!IsAborted(st)) return st;
   }

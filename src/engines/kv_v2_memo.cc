@@ -21,14 +21,25 @@ void MetadataMemo::ClearLocked() {
   total_bytes_ = 0;
 }
 
-StatusOr<std::shared_ptr<const MetadataMemo::Decoded>> MetadataMemo::Decode(
-    const std::string& path, std::string_view raw) {
+StatusOr<std::shared_ptr<const MetadataMemo::Decoded>> MetadataMemo::Decode(const std::string& path,
+                                                                            std::string_view raw) {
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(path);
     if (it != entries_.end() && ConstantTimeEquals(it->second.raw, raw)) return it->second.decoded;
   }
   ARCA_ASSIGN_OR_RETURN(KeyMetadata meta, DecodeMetadata(raw));
+  return Insert(path, raw, std::move(meta));
+}
+
+void MetadataMemo::Remember(const std::string& path, std::string raw, KeyMetadata meta) {
+  (void)Insert(path, raw, std::move(meta));
+  Wipe(raw);
+}
+
+std::shared_ptr<const MetadataMemo::Decoded> MetadataMemo::Insert(const std::string& path,
+                                                                  std::string_view raw,
+                                                                  KeyMetadata meta) {
   if (meta.key.empty()) meta.key = path;
   auto d = std::make_shared<Decoded>();
   d->meta = std::move(meta);

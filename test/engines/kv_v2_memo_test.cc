@@ -27,6 +27,28 @@ TEST(MetadataMemoTest, SameBytesShareOneDecoding) {
   EXPECT_EQ((*a)->current_version_json, VersionJson(2, m.versions.at(2), m));
 }
 
+TEST(MetadataMemoTest, RememberedBytesAreAHitWithTheGivenMetadata) {
+  MetadataMemo memo;
+  KeyMetadata m;
+  m.key = "app/db";
+  m.current_version = 1;
+  m.versions[1] = VersionMeta{1000, {}, false};
+  m.inline_data[1] = R"({"password":"x"})";
+  const std::string raw = EncodeMetadata(m);
+  memo.Remember("app/db", raw, m);
+  auto a = memo.Decode("app/db", raw);
+  auto b = memo.Decode("app/db", raw);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_EQ((*a)->meta.inline_data, m.inline_data);
+  EXPECT_EQ((*a)->current_version_json, VersionJson(1, m.versions.at(1), m));
+  // Other bytes for the path are decoded from the bytes, not taken from it.
+  auto c = memo.Decode("app/db", Encoded(3));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->meta.current_version, 3u);
+  EXPECT_TRUE((*c)->meta.inline_data.empty());
+}
+
 TEST(MetadataMemoTest, NewBytesAreDecodedAgain) {
   MetadataMemo memo;
   auto a = memo.Decode("app/db", Encoded(2));

@@ -6,6 +6,8 @@
 // the metadata bytes last decoded for it and the result; a lookup with the
 // same bytes returns the shared result, other bytes are decoded and replace
 // it. It is therefore never stale: it is keyed by content, not invalidated.
+// A write remembers the record it stored (Remember), so the key's next read
+// or write of those bytes is a hit.
 // Also memoised: the path's version-key prefix (a SHA-256). Bounded by entry
 // count, entry size and total size; bytes dropped are wiped.
 //
@@ -33,8 +35,8 @@ class MetadataMemo {
   };
 
   // Bounds: paths, bytes of one path's metadata, bytes of all of them.
-  explicit MetadataMemo(std::size_t max_entries = 4096, std::size_t max_bytes = 16 * 1024,
-                        std::size_t max_total_bytes = 8 << 20);
+  explicit MetadataMemo(std::size_t max_entries = 16384, std::size_t max_bytes = 16 * 1024,
+                        std::size_t max_total_bytes = 16 << 20);
   ~MetadataMemo();
   MetadataMemo(const MetadataMemo&) = delete;
   MetadataMemo& operator=(const MetadataMemo&) = delete;
@@ -42,6 +44,9 @@ class MetadataMemo {
   // The decoding of `raw`, the stored metadata of `path` (meta.key set to
   // `path` when the stored one is empty). Errors as DecodeMetadata.
   StatusOr<std::shared_ptr<const Decoded>> Decode(const std::string& path, std::string_view raw);
+  // Records that `raw` decodes to `meta` (a write just encoded `meta` as
+  // `raw` and stored it), so the next Decode of those bytes is a hit.
+  void Remember(const std::string& path, std::string raw, KeyMetadata meta);
 
   std::size_t size() const;
 
@@ -51,12 +56,15 @@ class MetadataMemo {
     std::shared_ptr<const Decoded> decoded;
   };
   void ClearLocked();
+  // Builds the Decoded of `meta` and keeps it for `raw` (within the bounds).
+  std::shared_ptr<const Decoded> Insert(const std::string& path, std::string_view raw,
+                                        KeyMetadata meta);
 
   const std::size_t max_entries_;
   const std::size_t max_bytes_;
   const std::size_t max_total_bytes_;
   mutable std::mutex mu_;
-  std::size_t total_bytes_ = 0;  // guarded by mu_; raw bytes kept
+  std::size_t total_bytes_ = 0;                     // guarded by mu_; raw bytes kept
   std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
 };
 
