@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "base/clock.h"
+#include "base/encoding.h"
+#include "base/secure.h"
 #include "storage/internal_list.h"
 
 namespace arca::storage::etcd {
@@ -158,9 +160,71 @@ EtcdBackend::EtcdBackend(Client& client, std::string prefix, BatchOptions batch)
     : client_(client), prefix_(std::move(prefix)), batch_(Sanitize(batch)) {}
 
 void EtcdBackend::SetFence(std::optional<Fence> fence) {
-  std::lock_guard lock(mu_);
-  fence_ = std::move(fence);
+  {
+    std::lock_guard lock(mu_);
+    fence_ = std::move(fence);
+  }
+  std::lock_guard lock(seen_mu_);
+  seen_.clear();
 }
+
+// ---- revision conditions (see backend.h) ----
+
+void EtcdBackend::Learn(const std::string& key, std::string_view value, int64_t mod_revision) {
+  if (mod_revision <= 0) return;
+  std::string hash = Sha256(value);
+  std::lock_guard lock(seen_mu_);
+  auto it = seen_.find(key);
+  if (it != seen_.end()) {
+    if (it->second.mod_revision <= mod_revision) it->second = {std::move(hash), mod_revision};
+    return;
+  }
+  if (seen_.size() >= kMaxSeen) seen_.clear();
+  seen_.emplace(key, Seen{std::move(hash), mod_revision});
+}
+
+void EtcdBackend::Forget(const std::vector<std::string>& keys) {
+  std::lock_guard lock(seen_mu_);
+  for (const auto& k : keys) seen_.erase(k);
+}
+
+// After a committed write at `revision`: every key it put now holds that
+// value at that mod revision; keys it deleted hold nothing.
+void EtcdBackend::LearnWrite(const std::vector<TxnOp>& ops, int64_t revision) {
+  for (const auto& op : ops) {
+    if (op.kind == TxnOp::Kind::kPut) {
+      Learn(op.key, op.value, revision);
+    } else if (op.kind == TxnOp::Kind::kDeleteRange) {
+      std::lock_guard lock(seen_mu_);
+      if (op.range_end.empty()) {
+        seen_.erase(op.key);
+      } else {
+        seen_.clear();
+      }
+    }
+  }
+}
+
+void EtcdBackend::UseRevisions(std::vector<Compare>& compares) {
+  std::vector<std::pair<std::size_t, std::string>> hashes;
+  for (std::size_t i = 0; i < compares.size(); ++i) {
+    const Compare& c = compares[i];
+    if (c.target == Compare::Target::kValue && c.result == Compare::Result::kEqual)
+      hashes.emplace_back(i, Sha256(c.value));
+  }
+  if (hashes.empty()) return;
+  std::lock_guard lock(seen_mu_);
+  for (const auto& [i, hash] : hashes) {
+    Compare& c = compares[i];
+    auto it = seen_.find(c.key);
+    if (it == seen_.end() || !ConstantTimeEquals(it->second.hash, hash)) continue;
+    c.target = Compare::Target::kModRevision;
+    c.number = it->second.mod_revision;
+    c.value.clear();
+  }
+}
+
+// ---- end of revision conditions ----
 
 std::optional<Fence> EtcdBackend::fence() const {
   std::lock_guard lock(mu_);
@@ -182,6 +246,13 @@ WriteStats EtcdBackend::write_stats() const {
 
 Status EtcdBackend::Write(std::vector<Compare> compares, std::vector<TxnOp> ops) {
   auto w = std::make_shared<PendingWrite>();
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mu_);
+    w->fence = fence_;
+    hook = on_fenced_;
+  }
+  if (w->fence) UseRevisions(compares);
   w->compares = std::move(compares);
   w->ops = std::move(ops);
   for (const auto& c : w->compares) {
@@ -200,13 +271,10 @@ Status EtcdBackend::Write(std::vector<Compare> compares, std::vector<TxnOp> ops)
   w->width = std::max(w->compares.size(), w->ops.size());
   w->bytes += kItemOverhead;
 
-  std::function<void()> hook;
-  {
-    std::lock_guard lock(mu_);
-    w->fence = fence_;
-    hook = on_fenced_;
-  }
   Outcome out = Commit(w);
+  // Not applied, or not known to be: what this backend saw of its keys may
+  // be out of date (a committed write learned its keys when it completed).
+  if (!out.status.ok()) Forget(w->touched);
   if (out.fenced && hook) hook();
   return out.status;
 }
@@ -409,6 +477,7 @@ void EtcdBackend::SendBatch(const Batch& batch) {
     } else if (!res.nested_succeeded) {
       batch[i]->status = Aborted("transaction condition failed");
     } else {
+      LearnWrite(success[i].success, r->revision);
       batch[i]->status = OkStatus();
     }
   }
@@ -428,6 +497,7 @@ EtcdBackend::Outcome EtcdBackend::SendOne(PendingWrite& w) {
     StatusOr<TxnResult> r = client_.Txn(w.compares, w.ops, {});
     if (!r.ok()) return {r.status(), false};
     if (!r->succeeded) return {Aborted("transaction condition failed"), false};
+    LearnWrite(w.ops, r->revision);
     return {OkStatus(), false};
   }
   const bool nested = !w.compares.empty();
@@ -444,6 +514,7 @@ EtcdBackend::Outcome EtcdBackend::SendOne(PendingWrite& w) {
     }
     if (!r->results[0].nested_succeeded) return {Aborted("transaction condition failed"), false};
   }
+  LearnWrite(w.ops, r->revision);
   return {OkStatus(), false};
 }
 
@@ -488,6 +559,7 @@ StatusOr<std::optional<std::string>> EtcdBackend::ReadOne(const std::string& key
   o.serializable = serializable;
   ARCA_ASSIGN_OR_RETURN(auto r, client_.Range(key, o));
   if (r.kvs.empty()) return std::optional<std::string>();
+  Learn(key, r.kvs.front().value, r.kvs.front().mod_revision);
   return std::optional<std::string>(std::move(r.kvs.front().value));
 }
 
@@ -609,6 +681,7 @@ void EtcdBackend::SendReads(const std::vector<std::shared_ptr<PendingRead>>& bat
   if (shaped) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto& kvs = t->results[i].range.kvs;
+      if (!kvs.empty()) Learn(batch[i]->key, kvs.front().value, kvs.front().mod_revision);
       batch[i]->result = kvs.empty() ? std::optional<std::string>()
                                      : std::optional<std::string>(std::move(kvs.front().value));
     }
@@ -705,6 +778,11 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> EtcdBackend::ReadAll(
 }
 
 Status EtcdBackend::ReplaceAll(const std::vector<std::pair<std::string, std::string>>& entries) {
+  {
+    // A restore may write bytes a key held before, at a new revision.
+    std::lock_guard lock(seen_mu_);
+    seen_.clear();
+  }
   // Keep the election: the lock key, the node records and the fence key.
   std::vector<KeyRange> keep = {SingleKey(prefix_ + "core/lock"),
                                 PrefixRange(prefix_ + "core/nodes/")};

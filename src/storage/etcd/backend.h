@@ -71,6 +71,18 @@
 // its election therefore cannot write, however late its request arrives.
 // Reads are not fenced: they are linearizable on their own.
 //
+// Revision conditions. A key's mod revision names one write, so "the key's
+// mod revision is r" holds exactly when it still holds what was written at
+// r. The backend remembers, for keys it read or wrote under a fence, the
+// SHA-256 of the value and its mod revision; a fenced write's value
+// condition (ValueIs) on a remembered value is sent as a condition on that
+// mod revision instead, so the transaction does not carry the old value.
+// Were the key rewritten with identical bytes since (only a restore does
+// that, and ReplaceAll forgets everything), the condition fails where the
+// value one would hold: the caller sees Aborted, as after any race, and its
+// retry reads the key again. Bounded (kMaxSeen keys); cleared when the
+// fence changes. A write whose outcome is unknown forgets its keys.
+//
 // Safe for concurrent use.
 #pragma once
 
@@ -83,6 +95,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "storage/backend.h"
@@ -91,6 +104,7 @@
 namespace arca::storage::etcd {
 
 inline constexpr std::size_t kMaxListKeys = 1'000'000;
+inline constexpr std::size_t kMaxSeen = 20'000;  // keys whose revision is remembered
 
 struct Fence {
   std::string key;  // full etcd key (with prefix) of the election key
@@ -99,9 +113,9 @@ struct Fence {
 
 // Group commit limits (see above). The defaults suit etcd's defaults.
 struct BatchOptions {
-  std::size_t max_txn_ops = 128;        // etcd's --max-txn-ops
-  std::size_t max_bytes = 1 << 20;      // below etcd's --max-request-bytes (1.5 MiB)
-  std::size_t max_queued = 10'000;      // waiting writes; past it, callers wait for room
+  std::size_t max_txn_ops = 128;    // etcd's --max-txn-ops
+  std::size_t max_bytes = 1 << 20;  // below etcd's --max-request-bytes (1.5 MiB)
+  std::size_t max_queued = 10'000;  // waiting writes; past it, callers wait for room
   // etcd write requests in flight at once (0 is taken as 1). One, measured
   // on 3 members: batches grow with the load and etcd spends less per write
   // than on several smaller batches in flight (decisions D30).
@@ -197,6 +211,12 @@ class EtcdBackend final : public Backend {
   void SendReads(const std::vector<std::shared_ptr<PendingRead>>& batch);
   void WakeReaderLocked();
 
+  // Revision conditions (see above).
+  void Learn(const std::string& key, std::string_view value, int64_t mod_revision);
+  void Forget(const std::vector<std::string>& keys);
+  void LearnWrite(const std::vector<TxnOp>& ops, int64_t revision);
+  void UseRevisions(std::vector<Compare>& compares);
+
   Client& client_;
   std::string prefix_;
   const BatchOptions batch_;
@@ -212,6 +232,13 @@ class EtcdBackend final : public Backend {
   bool alone_in_flight_ = false;
   std::condition_variable room_cv_;  // queue_ has room
   WriteStats stats_;                 // guarded by mu_ (queued: computed)
+
+  struct Seen {
+    std::string hash;  // SHA-256 of the value
+    int64_t mod_revision = 0;
+  };
+  std::mutex seen_mu_;                          // never held with mu_ or rmu_
+  std::unordered_map<std::string, Seen> seen_;  // guarded by seen_mu_; full key → last seen
 
   mutable std::mutex rmu_;                              // the read path; never held with mu_
   std::list<std::shared_ptr<PendingRead>> read_queue_;  // guarded by rmu_
