@@ -2,6 +2,7 @@
 // bookkeeping and custom_metadata validation — and its storage encoding.
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "base/encoding.h"
 #include "base/secure.h"
@@ -78,34 +79,130 @@ Status Corrupt() { return Internal("kv: corrupt metadata in storage"); }
 
 }  // namespace
 
+namespace {
+
+// Appends `s` as a JSON string. Plain ASCII is escaped here; a string with
+// other bytes goes through the JSON library, as DumpJson (invalid UTF-8
+// replaced), so the record always parses.
+void AppendJsonString(std::string& out, std::string_view s) {
+  constexpr char kHexDigits[] = "0123456789abcdef";
+  if (std::any_of(s.begin(), s.end(),
+                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    Json j = std::string(s);
+    std::string quoted = DumpJson(j);
+    out += quoted;
+    Wipe(quoted);
+    Wipe(j.get_ref<std::string&>());
+    return;
+  }
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out.push_back(kHexDigits[(c >> 4) & 0xf]);
+          out.push_back(kHexDigits[c & 0xf]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+template <typename T>
+void AppendMember(std::string& out, const char* name, T value) {
+  out.push_back('"');
+  out += name;
+  out += "\":";
+  if constexpr (std::is_same_v<T, bool>) {
+    out += value ? "true" : "false";
+  } else {
+    out += std::to_string(value);
+  }
+  out.push_back(',');
+}
+
+}  // namespace
+
+// Written directly, not through a JSON tree (every write of a key encodes its
+// record). Members at their default (false, 0, empty) are left out: the
+// decoder takes a missing member as its default.
 std::string EncodeMetadata(const KeyMetadata& m) {
-  Json versions = Json::object();
+  std::string out;
+  std::size_t inline_bytes = 0;
+  for (const auto& [n, text] : m.inline_data) inline_bytes += text.size() + 16;
+  out.reserve(256 + m.key.size() + 64 * m.versions.size() + inline_bytes);
+  out += "{\"key\":";
+  AppendJsonString(out, m.key);
+  out.push_back(',');
+  AppendMember(out, "current_version", m.current_version);
+  AppendMember(out, "oldest_version", m.oldest_version);
+  if (m.max_versions != 0) AppendMember(out, "max_versions", m.max_versions);
+  if (m.cas_required) AppendMember(out, "cas_required", true);
+  if (m.delete_version_after != 0)
+    AppendMember(out, "delete_version_after", m.delete_version_after);
+  AppendMember(out, "created", m.created_ns);
+  AppendMember(out, "updated", m.updated_ns);
+  if (!m.custom_metadata.empty()) {
+    out += "\"custom_metadata\":{";
+    bool first = true;
+    for (const auto& [k, v] : m.custom_metadata) {
+      if (!first) out.push_back(',');
+      first = false;
+      AppendJsonString(out, k);
+      out.push_back(':');
+      AppendJsonString(out, v);
+    }
+    out += "},";
+  }
+  out += "\"versions\":{";
+  bool first = true;
   for (const auto& [n, v] : m.versions) {
-    Json e = {{"created", v.created_ns}, {"destroyed", v.destroyed}};
-    if (v.deletion_ns) e["deletion"] = *v.deletion_ns;
-    versions[std::to_string(n)] = std::move(e);
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('"');
+    out += std::to_string(n);
+    out += "\":{\"created\":";
+    out += std::to_string(v.created_ns);
+    if (v.destroyed) out += ",\"destroyed\":true";
+    if (v.deletion_ns) {
+      out += ",\"deletion\":";
+      out += std::to_string(*v.deletion_ns);
+    }
+    out.push_back('}');
   }
-  Json cm = Json::object();
-  for (const auto& [k, v] : m.custom_metadata) cm[k] = v;
-  Json j = {{"key", m.key},
-            {"current_version", m.current_version},
-            {"oldest_version", m.oldest_version},
-            {"max_versions", m.max_versions},
-            {"cas_required", m.cas_required},
-            {"delete_version_after", m.delete_version_after},
-            {"created", m.created_ns},
-            {"updated", m.updated_ns},
-            {"custom_metadata", std::move(cm)},
-            {"versions", std::move(versions)}};
+  out.push_back('}');
   if (!m.inline_data.empty()) {
-    Json data = Json::object();
-    for (const auto& [n, text] : m.inline_data) data[std::to_string(n)] = text;
-    j["inline"] = std::move(data);
+    out += ",\"inline\":{";
+    first = true;
+    for (const auto& [n, text] : m.inline_data) {
+      if (!first) out.push_back(',');
+      first = false;
+      out.push_back('"');
+      out += std::to_string(n);
+      out += "\":";
+      AppendJsonString(out, text);
+    }
+    out.push_back('}');
   }
-  std::string out = DumpJson(j);
-  if (auto it = j.find("inline"); it != j.end()) {
-    for (auto& text : *it) Wipe(text.get_ref<std::string&>());
-  }
+  out.push_back('}');
   return out;
 }
 

@@ -149,6 +149,64 @@ TEST_F(KvV2InlineTest, CorruptInlineDataIsAnInternalError) {
   EXPECT_EQ(r.status().message(), "kv: corrupt metadata in storage");
 }
 
+TEST_F(KvV2InlineTest, TheRecordKeepsEveryFieldThroughAnyCharacters) {
+  internal::KeyMetadata m;
+  m.key = "a\"b\\c\n\x01/\xc3\xbc/\xe2\x80\xa8";
+  m.current_version = 12;
+  m.oldest_version = 3;
+  m.max_versions = 7;
+  m.cas_required = true;
+  m.delete_version_after = 3600;
+  m.created_ns = 1'700'000'000'000'000'001;
+  m.updated_ns = 1'700'000'000'000'000'002;
+  m.custom_metadata = {{"owner", "vo \"x\""}, {"t\tab", "\xc3\xa9"}};
+  m.versions[11] = internal::VersionMeta{5, 6, false};
+  m.versions[12] = internal::VersionMeta{7, std::nullopt, true};
+  m.inline_data[11] = "{\"p\":\"\\u0000\\n\\\"\",\"u\":\"\xf0\x9f\x94\x91\"}";
+  const std::string raw = internal::EncodeMetadata(m);
+  ASSERT_TRUE(Json::accept(raw)) << raw;
+  ASSERT_OK_AND_ASSIGN(auto back, internal::DecodeMetadata(raw));
+  EXPECT_EQ(back.key, m.key);
+  EXPECT_EQ(back.current_version, 12u);
+  EXPECT_EQ(back.oldest_version, 3u);
+  EXPECT_EQ(back.max_versions, 7u);
+  EXPECT_TRUE(back.cas_required);
+  EXPECT_EQ(back.delete_version_after, 3600);
+  EXPECT_EQ(back.created_ns, m.created_ns);
+  EXPECT_EQ(back.updated_ns, m.updated_ns);
+  EXPECT_EQ(back.custom_metadata, m.custom_metadata);
+  ASSERT_EQ(back.versions.size(), 2u);
+  EXPECT_EQ(back.versions[11].created_ns, 5);
+  EXPECT_EQ(back.versions[11].deletion_ns, std::optional<int64_t>(6));
+  EXPECT_FALSE(back.versions[11].destroyed);
+  EXPECT_TRUE(back.versions[12].destroyed);
+  EXPECT_EQ(back.versions[12].deletion_ns, std::nullopt);
+  EXPECT_EQ(back.inline_data, m.inline_data);
+  // Defaults are left out; a record without them reads as the defaults.
+  internal::KeyMetadata plain;
+  plain.key = "k";
+  const std::string small = internal::EncodeMetadata(plain);
+  EXPECT_EQ(small.find("cas_required"), std::string::npos) << small;
+  EXPECT_EQ(small.find("custom_metadata"), std::string::npos) << small;
+  ASSERT_OK_AND_ASSIGN(auto p, internal::DecodeMetadata(small));
+  EXPECT_FALSE(p.cas_required);
+  EXPECT_EQ(p.max_versions, 0u);
+  EXPECT_TRUE(p.custom_metadata.empty());
+}
+
+TEST_F(KvV2InlineTest, InvalidUtf8IsReplacedAndStillReads) {
+  internal::KeyMetadata m;
+  m.key = "bad\xff\xfekey";
+  m.inline_data[1] = "{\"v\":\"x\"}";
+  m.versions[1].created_ns = 1;
+  m.current_version = 1;
+  const std::string raw = internal::EncodeMetadata(m);
+  ASSERT_TRUE(Json::accept(raw)) << raw;
+  ASSERT_OK_AND_ASSIGN(auto back, internal::DecodeMetadata(raw));
+  EXPECT_EQ(back.key, "bad\xef\xbf\xbd\xef\xbf\xbdkey");  // U+FFFD each
+  EXPECT_EQ(back.inline_data, m.inline_data);
+}
+
 TEST_F(KvV2InlineTest, EncodeAndDecodeKeepInlineData) {
   internal::KeyMetadata m;
   m.key = "x";
