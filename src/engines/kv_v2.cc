@@ -387,6 +387,21 @@ Response KvV2Backend::CommitNewVersion(KeyMetadata& meta, const KvConfig& config
   return Response::WithData(VersionJson(n, meta.versions[n], meta));
 }
 
+// The data of version `ver`: inline in the record, else at `version_key`.
+StatusOr<Json> KvV2Backend::LoadVersionData(storage::Backend& s, const KeyMetadata& meta,
+                                            uint64_t ver, const std::string& version_key) {
+  std::optional<Json> obj;
+  if (auto in = meta.inline_data.find(ver); in != meta.inline_data.end()) {
+    obj = ParseJsonObject(in->second);
+  } else {
+    ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(version_key));
+    if (!raw) return Internal("could not find version data");
+    obj = ParseJsonObject(*raw);
+  }
+  if (!obj) return Internal("kv: corrupt version data in storage");
+  return std::move(*obj);
+}
+
 StatusOr<Response> KvV2Backend::ReadData(storage::Backend& s, const std::string& key,
                                          const Json& data, bool subkeys) {
   ARCA_ASSIGN_OR_RETURN(auto version_param, logical::GetInt(data, "version"));
@@ -414,17 +429,10 @@ StatusOr<Response> KvV2Backend::ReadData(storage::Backend& s, const std::string&
     resp.http_status = 404;
     return resp;
   }
-  std::optional<Json> obj;
-  if (auto in = meta->inline_data.find(ver); in != meta->inline_data.end()) {
-    obj = ParseJsonObject(in->second);
-  } else {
-    ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(decoded->version_prefix + std::to_string(ver)));
-    if (!raw) return Internal("could not find version data");
-    obj = ParseJsonObject(*raw);
-  }
-  if (!obj) return Internal("kv: corrupt version data in storage");
-  if (subkeys) RemoveValues(*obj, 1, depth.value_or(0));
-  resp.data[field] = std::move(*obj);
+  ARCA_ASSIGN_OR_RETURN(
+      Json obj, LoadVersionData(s, *meta, ver, decoded->version_prefix + std::to_string(ver)));
+  if (subkeys) RemoveValues(obj, 1, depth.value_or(0));
+  resp.data[field] = std::move(obj);
   return resp;
 }
 
@@ -461,17 +469,9 @@ StatusOr<Response> KvV2Backend::PatchData(storage::Backend& s, const std::string
       r.http_status = 404;
       return r;
     }
-    std::optional<Json> current;
-    if (auto in = meta->inline_data.find(cur); in != meta->inline_data.end()) {
-      current = ParseJsonObject(in->second);
-    } else {
-      ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(VersionKey(key, cur)));
-      if (!raw) return Internal("could not find version data");
-      current = ParseJsonObject(*raw);
-    }
-    if (!current) return Internal("kv: corrupt version data in storage");
-    current->merge_patch(*patch);
-    return CommitNewVersion(*meta, config, *current, m);
+    ARCA_ASSIGN_OR_RETURN(Json current, LoadVersionData(s, *meta, cur, VersionKey(key, cur)));
+    current.merge_patch(*patch);
+    return CommitNewVersion(*meta, config, current, m);
   });
 }
 

@@ -182,6 +182,10 @@ class KvV2Backend final : public logical::Backend {
   static StatusOr<std::optional<KeyMetadata>> LoadMetadata(storage::Backend& s,
                                                            const std::string& key);
   static StatusOr<KvConfig> LoadConfig(storage::Backend& s);
+  // Version `ver`'s data (inline, or read from `version_key`); Internal when
+  // missing or corrupt.
+  static StatusOr<Json> LoadVersionData(storage::Backend& s, const KeyMetadata& meta, uint64_t ver,
+                                        const std::string& version_key);
   int64_t Now() const { return NowNs(clock_); }
 
   storage::Backend* storage_;

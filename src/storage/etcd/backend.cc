@@ -160,18 +160,20 @@ EtcdBackend::EtcdBackend(Client& client, std::string prefix, BatchOptions batch)
     : client_(client), prefix_(std::move(prefix)), batch_(Sanitize(batch)) {}
 
 void EtcdBackend::SetFence(std::optional<Fence> fence) {
+  const bool fenced = fence.has_value();
   {
     std::lock_guard lock(mu_);
     fence_ = std::move(fence);
   }
   std::lock_guard lock(seen_mu_);
   seen_.clear();
+  learning_.store(fenced);  // unfenced writes keep value conditions: nothing to learn for
 }
 
 // ---- revision conditions (see backend.h) ----
 
 void EtcdBackend::Learn(const std::string& key, std::string_view value, int64_t mod_revision) {
-  if (mod_revision <= 0) return;
+  if (mod_revision <= 0 || !learning_.load()) return;
   std::string hash = Sha256(value);
   std::lock_guard lock(seen_mu_);
   auto it = seen_.find(key);

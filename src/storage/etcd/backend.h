@@ -81,11 +81,13 @@
 // that, and ReplaceAll forgets everything), the condition fails where the
 // value one would hold: the caller sees Aborted, as after any race, and its
 // retry reads the key again. Bounded (kMaxSeen keys); cleared when the
-// fence changes. A write whose outcome is unknown forgets its keys.
+// fence changes; nothing is remembered (or hashed) without a fence. A write
+// whose outcome is unknown forgets its keys.
 //
 // Safe for concurrent use.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -239,6 +241,7 @@ class EtcdBackend final : public Backend {
   };
   std::mutex seen_mu_;                          // never held with mu_ or rmu_
   std::unordered_map<std::string, Seen> seen_;  // guarded by seen_mu_; full key → last seen
+  std::atomic<bool> learning_{false};           // a fence is set: values are remembered
 
   mutable std::mutex rmu_;                              // the read path; never held with mu_
   std::list<std::shared_ptr<PendingRead>> read_queue_;  // guarded by rmu_
