@@ -246,4 +246,43 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view& in, uint64_t& v) {
+  uint64_t result = 0;
+  for (std::size_t i = 0; i < in.size() && i < 10; ++i) {
+    const auto byte = static_cast<unsigned char>(in[i]);
+    // The tenth byte holds only the top bit of a 64-bit value.
+    if (i == 9 && byte > 1) return false;
+    result |= uint64_t(byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      in.remove_prefix(i + 1);
+      v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+void PutLengthPrefixed(std::string& out, std::string_view bytes) {
+  PutVarint(out, bytes.size());
+  out.append(bytes);
+}
+
+bool GetLengthPrefixed(std::string_view& in, std::string_view& bytes) {
+  std::string_view rest = in;
+  uint64_t n = 0;
+  if (!GetVarint(rest, n) || n > rest.size()) return false;
+  bytes = rest.substr(0, static_cast<std::size_t>(n));
+  rest.remove_prefix(static_cast<std::size_t>(n));
+  in = rest;
+  return true;
+}
+
 }  // namespace arca

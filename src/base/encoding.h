@@ -15,7 +15,7 @@ std::string HexEncode(std::string_view bytes);
 std::optional<std::string> HexDecode(std::string_view hex);
 
 std::string Base64Encode(std::string_view bytes);
-std::optional<std::string> Base64Decode(std::string_view b64);  // standard alphabet, padded
+std::optional<std::string> Base64Decode(std::string_view b64);     // standard alphabet, padded
 std::string Base64UrlEncode(std::string_view bytes);               // unpadded
 std::optional<std::string> Base64UrlDecode(std::string_view b64);  // padding optional
 
@@ -38,5 +38,14 @@ std::string PercentEncode(std::string_view s);  // keeps unreserved and '/'
 // Whether `s` is well-formed UTF-8 (no overlongs, surrogates or values past
 // U+10FFFF). JSON text and storage keys must be.
 bool IsValidUtf8(std::string_view s);
+
+// LEB128 varints (7 bits a byte, low bits first; at most 10 bytes), for
+// compact internal records. GetVarint consumes from the front of `in`;
+// false on a truncated, overlong (more than 10 bytes) or out-of-range value.
+void PutVarint(std::string& out, uint64_t v);
+bool GetVarint(std::string_view& in, uint64_t& v);
+// A length-prefixed byte string; false when `in` holds fewer bytes.
+void PutLengthPrefixed(std::string& out, std::string_view bytes);
+bool GetLengthPrefixed(std::string_view& in, std::string_view& bytes);
 
 }  // namespace arca

@@ -9,7 +9,7 @@
 //
 // Storage layout inside a mount view:
 //   KV v1       <path>                          the secret, a JSON object
-//   KV v2       _kv2/meta/<path>                key metadata (JSON, versions map),
+//   KV v2       _kv2/meta/<path>                key metadata (compact binary record),
 //                                               with the data of small versions inline
 //               _kv2/ver/<sha256hex(path)>/<n>  data of any other version n (JSON object)
 //               _kv2/config                     mount config (max_versions, ...)

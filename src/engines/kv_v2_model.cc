@@ -79,134 +79,139 @@ Status Corrupt() { return Internal("kv: corrupt metadata in storage"); }
 
 }  // namespace
 
+// The record, in a compact binary form (every write of a key encodes it, and
+// etcd's cost grows with its size):
+//   kRecordFormat, key, current_version, oldest_version, max_versions,
+//   flags (1: cas_required), delete_version_after, created_ns,
+//   updated_ns - created_ns,
+//   count, then per custom_metadata entry: name, value,
+//   count, then per version in increasing order: number - previous number,
+//     created_ns - previous created_ns (the first: - the record's created_ns),
+//     flags (1: destroyed, 2: has deletion), [deletion_ns - created_ns],
+//   count, then per inline version in increasing order: number - previous
+//     number, data.
+// Integers are varints; differences wrap modulo 2^64 (so any int64 round
+// trips); strings are length-prefixed bytes. Records written before start
+// with '{' and are read as JSON (DecodeMetadataJson).
 namespace {
 
-// Appends `s` as a JSON string. Plain ASCII is escaped here; a string with
-// other bytes goes through the JSON library, as DumpJson (invalid UTF-8
-// replaced), so the record always parses.
-void AppendJsonString(std::string& out, std::string_view s) {
-  constexpr char kHexDigits[] = "0123456789abcdef";
-  if (std::any_of(s.begin(), s.end(),
-                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-    Json j = std::string(s);
-    std::string quoted = DumpJson(j);
-    out += quoted;
-    Wipe(quoted);
-    Wipe(j.get_ref<std::string&>());
-    return;
-  }
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out.push_back(kHexDigits[(c >> 4) & 0xf]);
-          out.push_back(kHexDigits[c & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
+constexpr char kRecordFormat = 1;
+constexpr uint64_t kCasRequired = 1;
+constexpr uint64_t kDestroyed = 1;
+constexpr uint64_t kHasDeletion = 2;
 
-template <typename T>
-void AppendMember(std::string& out, const char* name, T value) {
-  out.push_back('"');
-  out += name;
-  out += "\":";
-  if constexpr (std::is_same_v<T, bool>) {
-    out += value ? "true" : "false";
-  } else {
-    out += std::to_string(value);
-  }
-  out.push_back(',');
-}
+uint64_t Diff(int64_t a, int64_t b) { return uint64_t(a) - uint64_t(b); }
+int64_t AddDiff(int64_t base, uint64_t d) { return int64_t(uint64_t(base) + d); }
 
 }  // namespace
 
-// Written directly, not through a JSON tree (every write of a key encodes its
-// record). Members at their default (false, 0, empty) are left out: the
-// decoder takes a missing member as its default.
 std::string EncodeMetadata(const KeyMetadata& m) {
+  std::size_t reserve = 64 + m.key.size() + 24 * m.versions.size();
+  for (const auto& [k, v] : m.custom_metadata) reserve += k.size() + v.size() + 4;
+  for (const auto& [n, text] : m.inline_data) reserve += text.size() + 8;
   std::string out;
-  std::size_t inline_bytes = 0;
-  for (const auto& [n, text] : m.inline_data) inline_bytes += text.size() + 16;
-  out.reserve(256 + m.key.size() + 64 * m.versions.size() + inline_bytes);
-  out += "{\"key\":";
-  AppendJsonString(out, m.key);
-  out.push_back(',');
-  AppendMember(out, "current_version", m.current_version);
-  AppendMember(out, "oldest_version", m.oldest_version);
-  if (m.max_versions != 0) AppendMember(out, "max_versions", m.max_versions);
-  if (m.cas_required) AppendMember(out, "cas_required", true);
-  if (m.delete_version_after != 0)
-    AppendMember(out, "delete_version_after", m.delete_version_after);
-  AppendMember(out, "created", m.created_ns);
-  AppendMember(out, "updated", m.updated_ns);
-  if (!m.custom_metadata.empty()) {
-    out += "\"custom_metadata\":{";
-    bool first = true;
-    for (const auto& [k, v] : m.custom_metadata) {
-      if (!first) out.push_back(',');
-      first = false;
-      AppendJsonString(out, k);
-      out.push_back(':');
-      AppendJsonString(out, v);
-    }
-    out += "},";
+  out.reserve(reserve);
+  out.push_back(kRecordFormat);
+  PutLengthPrefixed(out, m.key);
+  PutVarint(out, m.current_version);
+  PutVarint(out, m.oldest_version);
+  PutVarint(out, m.max_versions);
+  PutVarint(out, m.cas_required ? kCasRequired : 0);
+  PutVarint(out, uint64_t(m.delete_version_after));
+  PutVarint(out, uint64_t(m.created_ns));
+  PutVarint(out, Diff(m.updated_ns, m.created_ns));
+  PutVarint(out, m.custom_metadata.size());
+  for (const auto& [k, v] : m.custom_metadata) {
+    PutLengthPrefixed(out, k);
+    PutLengthPrefixed(out, v);
   }
-  out += "\"versions\":{";
-  bool first = true;
+  PutVarint(out, m.versions.size());
+  uint64_t prev = 0;
+  int64_t prev_created = m.created_ns;
   for (const auto& [n, v] : m.versions) {
-    if (!first) out.push_back(',');
-    first = false;
-    out.push_back('"');
-    out += std::to_string(n);
-    out += "\":{\"created\":";
-    out += std::to_string(v.created_ns);
-    if (v.destroyed) out += ",\"destroyed\":true";
-    if (v.deletion_ns) {
-      out += ",\"deletion\":";
-      out += std::to_string(*v.deletion_ns);
-    }
-    out.push_back('}');
+    PutVarint(out, n - prev);
+    PutVarint(out, Diff(v.created_ns, prev_created));
+    PutVarint(out, (v.destroyed ? kDestroyed : 0) | (v.deletion_ns ? kHasDeletion : 0));
+    if (v.deletion_ns) PutVarint(out, Diff(*v.deletion_ns, v.created_ns));
+    prev = n;
+    prev_created = v.created_ns;
   }
-  out.push_back('}');
-  if (!m.inline_data.empty()) {
-    out += ",\"inline\":{";
-    first = true;
-    for (const auto& [n, text] : m.inline_data) {
-      if (!first) out.push_back(',');
-      first = false;
-      out.push_back('"');
-      out += std::to_string(n);
-      out += "\":";
-      AppendJsonString(out, text);
-    }
-    out.push_back('}');
+  PutVarint(out, m.inline_data.size());
+  prev = 0;
+  for (const auto& [n, text] : m.inline_data) {
+    PutVarint(out, n - prev);
+    PutLengthPrefixed(out, text);
+    prev = n;
   }
-  out.push_back('}');
   return out;
 }
 
-StatusOr<KeyMetadata> DecodeMetadata(std::string_view raw) {
+namespace {
+
+StatusOr<KeyMetadata> DecodeMetadataBinary(std::string_view in) {
+  KeyMetadata m;
+  std::string_view key;
+  uint64_t current = 0, oldest = 0, max_versions = 0, flags = 0, dva = 0, created = 0, updated = 0,
+           count = 0;
+  if (!GetLengthPrefixed(in, key) || !GetVarint(in, current) || !GetVarint(in, oldest) ||
+      !GetVarint(in, max_versions) || max_versions > std::numeric_limits<uint32_t>::max() ||
+      !GetVarint(in, flags) || (flags & ~kCasRequired) != 0 || !GetVarint(in, dva) ||
+      !GetVarint(in, created) || !GetVarint(in, updated)) {
+    return Corrupt();
+  }
+  m.key.assign(key);
+  m.current_version = current;
+  m.oldest_version = oldest;
+  m.max_versions = uint32_t(max_versions);
+  m.cas_required = (flags & kCasRequired) != 0;
+  m.delete_version_after = int64_t(dva);
+  m.created_ns = int64_t(created);
+  m.updated_ns = AddDiff(m.created_ns, updated);
+  // Every entry takes at least one byte, so a count above what is left is
+  // corrupt (and never sizes an allocation).
+  if (!GetVarint(in, count) || count > in.size()) return Corrupt();
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view k, v;
+    if (!GetLengthPrefixed(in, k) || !GetLengthPrefixed(in, v)) return Corrupt();
+    if (!m.custom_metadata.emplace(std::string(k), std::string(v)).second) return Corrupt();
+  }
+  if (!GetVarint(in, count) || count > in.size()) return Corrupt();
+  uint64_t n = 0;
+  int64_t prev_created = m.created_ns;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t step = 0, created_diff = 0, vflags = 0, deletion = 0;
+    if (!GetVarint(in, step) || step == 0 || n + step < n || !GetVarint(in, created_diff) ||
+        !GetVarint(in, vflags) || (vflags & ~(kDestroyed | kHasDeletion)) != 0) {
+      return Corrupt();
+    }
+    n += step;
+    VersionMeta v;
+    v.created_ns = AddDiff(prev_created, created_diff);
+    v.destroyed = (vflags & kDestroyed) != 0;
+    if (vflags & kHasDeletion) {
+      if (!GetVarint(in, deletion)) return Corrupt();
+      v.deletion_ns = AddDiff(v.created_ns, deletion);
+    }
+    prev_created = v.created_ns;
+    m.versions.emplace_hint(m.versions.end(), n, v);
+  }
+  if (!GetVarint(in, count) || count > in.size()) return Corrupt();
+  n = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t step = 0;
+    std::string_view text;
+    if (!GetVarint(in, step) || step == 0 || n + step < n || !GetLengthPrefixed(in, text)) {
+      return Corrupt();
+    }
+    n += step;
+    m.inline_data.emplace_hint(m.inline_data.end(), n, std::string(text));
+  }
+  if (!in.empty()) return Corrupt();
+  return m;
+}
+
+// A record written before the binary form.
+StatusOr<KeyMetadata> DecodeMetadataJson(std::string_view raw) {
   auto j = ParseJsonObject(raw);
   if (!j) return Corrupt();
   KeyMetadata m;
@@ -251,6 +256,14 @@ StatusOr<KeyMetadata> DecodeMetadata(std::string_view raw) {
     }
   }
   return m;
+}
+
+}  // namespace
+
+StatusOr<KeyMetadata> DecodeMetadata(std::string_view raw) {
+  if (!raw.empty() && raw.front() == kRecordFormat) return DecodeMetadataBinary(raw.substr(1));
+  if (!raw.empty() && raw.front() == '{') return DecodeMetadataJson(raw);
+  return Corrupt();
 }
 
 std::string EncodeConfig(const KvConfig& c) {

@@ -93,5 +93,55 @@ TEST(TimeTest, Rfc3339RoundTrip) {
   EXPECT_FALSE(ParseRfc3339("garbage"));
 }
 
+TEST(EncodingTest, VarintsRoundTripAtEveryLength) {
+  const uint64_t values[] = {
+      0, 1, 127, 128, 300, 16383, 16384, uint64_t(1) << 35, uint64_t(1) << 63, ~uint64_t(0)};
+  std::string out;
+  for (uint64_t v : values) PutVarint(out, v);
+  EXPECT_EQ(out.size(), 1u + 1 + 1 + 2 + 2 + 2 + 3 + 6 + 10 + 10);
+  std::string_view in = out;
+  for (uint64_t v : values) {
+    uint64_t got = 7;
+    ASSERT_TRUE(GetVarint(in, got));
+    EXPECT_EQ(got, v);
+  }
+  EXPECT_TRUE(in.empty());
+}
+
+TEST(EncodingTest, VarintsRefuseTruncatedAndOverlongInput) {
+  uint64_t v = 0;
+  std::string_view empty;
+  EXPECT_FALSE(GetVarint(empty, v));
+  std::string_view cut("\x80\x80", 2);  // continuation without an end
+  EXPECT_FALSE(GetVarint(cut, v));
+  EXPECT_EQ(cut.size(), 2u);  // nothing consumed
+  const std::string eleven(10, '\x80');
+  std::string_view overlong = eleven;
+  EXPECT_FALSE(GetVarint(overlong, v));
+  std::string too_big(9, '\xff');
+  too_big.push_back('\x02');  // bit 64 and above
+  std::string_view big = too_big;
+  EXPECT_FALSE(GetVarint(big, v));
+}
+
+TEST(EncodingTest, LengthPrefixedBytesRoundTripAndRefuseShortInput) {
+  std::string out;
+  PutLengthPrefixed(out, std::string_view("a\0b", 3));
+  PutLengthPrefixed(out, "");
+  std::string_view in = out, a, b;
+  ASSERT_TRUE(GetLengthPrefixed(in, a));
+  ASSERT_TRUE(GetLengthPrefixed(in, b));
+  EXPECT_EQ(a, std::string_view("a\0b", 3));
+  EXPECT_TRUE(b.empty());
+  EXPECT_TRUE(in.empty());
+  std::string_view short_in(
+      "\x05"
+      "abc",
+      4),
+      got;
+  EXPECT_FALSE(GetLengthPrefixed(short_in, got));
+  EXPECT_EQ(short_in.size(), 4u);
+}
+
 }  // namespace
 }  // namespace arca

@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "engines/engines.h"
+#include "engines/internal/kv_v2.h"
 #include "logical/backend.h"
 #include "storage/backend.h"
 #include "support/fake_clock.h"
@@ -97,8 +98,8 @@ class MapBackend : public storage::Backend {
     std::size_t n = 0;
     for (const auto& [k, v] : Snapshot()) {
       if (k.rfind("_kv2/meta/", 0) != 0) continue;
-      auto j = logical::Json::parse(v, nullptr, false);
-      if (j.is_object() && j.contains("inline")) n += j["inline"].size();
+      auto m = internal::DecodeMetadata(v);
+      if (m.ok()) n += m->inline_data.size();
     }
     return n;
   }
@@ -124,7 +125,12 @@ class InterferingBackend : public MapBackend {
       --remaining_;
       auto cur = MapBackend::Get(key_);
       if (cur.ok() && cur->has_value()) {
-        (void)MapBackend::Put(key_, **cur + " ");  // still valid JSON, different bytes
+        // Another writer's record: the same versions, different bytes.
+        auto m = internal::DecodeMetadata(**cur);
+        if (m.ok()) {
+          ++m->updated_ns;
+          (void)MapBackend::Put(key_, internal::EncodeMetadata(*m));
+        }
       }
     }
     return MapBackend::Txn(conditions, ops);

@@ -149,9 +149,10 @@ TEST_F(ManagerDeadlineTest, AnotherHolderOfTheLockStepsUsDown) {
                                  {"other", "https://other:8200", "https://other:8201", ""}));
   ASSERT_TRUE(Eventually([&] { return !core_->Active() && !manager_->State().active; }, kBound));
   EXPECT_FALSE(manager_->HoldsLease());
-  EXPECT_FALSE(fenced_backend_.fence().has_value());
-  EXPECT_TRUE(Eventually(
-      [&] { return manager_->State().leader_api_addr == "https://other:8200"; }, kBound));
+  // The fence goes right after core stops serving (Release), not with it.
+  EXPECT_TRUE(Eventually([&] { return !fenced_backend_.fence().has_value(); }, kBound));
+  EXPECT_TRUE(Eventually([&] { return manager_->State().leader_api_addr == "https://other:8200"; },
+                         kBound));
   EXPECT_EQ(manager_->State().leader_cluster_addr, "https://other:8201");
   EXPECT_TRUE(core_->Standby());
 }
