@@ -396,7 +396,7 @@ StatusOr<std::string> Barrier::Decrypt(std::string_view path, std::string_view c
 StatusOr<std::optional<std::string>> Barrier::Get(std::string_view key) {
   if (Sealed()) return SealedError();
   ARCA_RETURN_IF_ERROR(RefuseReserved(key));
-  if (auto hit = cache_.Lookup(key)) return std::move(hit->plain);
+  if (auto hit = cache_.LookupPlain(key)) return std::move(*hit);
   ReadCache::Ticket ticket = cache_.BeginMiss(key);
   ARCA_ASSIGN_OR_RETURN(auto raw, physical_.Get(key));
   std::optional<std::string> plain;
@@ -412,7 +412,7 @@ StatusOr<std::optional<std::string>> Barrier::Get(std::string_view key) {
 StatusOr<std::optional<std::string>> Barrier::GetForUpdate(std::string_view key) {
   if (Sealed()) return SealedError();
   ARCA_RETURN_IF_ERROR(RefuseReserved(key));
-  if (auto hit = cache_.Lookup(key)) return std::move(hit->plain);
+  if (auto hit = cache_.LookupPlain(key)) return std::move(*hit);
   ARCA_ASSIGN_OR_RETURN(auto raw, physical_.GetForUpdate(key));
   if (!raw) return std::optional<std::string>();
   ARCA_ASSIGN_OR_RETURN(std::string plain, Decrypt(key, *raw));
@@ -423,7 +423,7 @@ StatusOr<std::optional<std::string>> Barrier::GuessForUpdate(std::string_view ke
   if (!guess_missing_.load() || !cache_.enabled()) return GetForUpdate(key);
   if (Sealed()) return SealedError();
   ARCA_RETURN_IF_ERROR(RefuseReserved(key));
-  if (auto hit = cache_.Lookup(key)) return std::move(hit->plain);
+  if (auto hit = cache_.LookupPlain(key)) return std::move(*hit);
   return std::optional<std::string>();
 }
 
@@ -485,10 +485,8 @@ StatusOr<std::vector<storage::Condition>> Barrier::SealConditions(
       conds.push_back(c);
       continue;
     }
-    if (auto hit = cache_.Lookup(c.key);
-        hit && hit->plain && ConstantTimeEquals(*hit->plain, c.value)) {
-      conds.push_back(storage::Condition::Equals(c.key, std::move(hit->sealed)));
-      Wipe(*hit->plain);
+    if (auto sealed = cache_.SealedIfPlainIs(c.key, c.value)) {
+      conds.push_back(storage::Condition::Equals(c.key, std::move(*sealed)));
       continue;
     }
     if (for_update) {

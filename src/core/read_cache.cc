@@ -8,6 +8,14 @@
 
 namespace arca::core {
 
+namespace {
+// Lets the maps be searched by string_view without building a std::string.
+struct KeyHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+};
+}  // namespace
+
 struct ReadCache::Entry {
   Cached value;
   std::list<std::string>::iterator lru;  // position in Shard::order
@@ -23,7 +31,7 @@ struct ReadCache::Shard {
   uint64_t forgotten = 0;
   std::size_t bytes = 0;
   std::list<std::string> order;  // most recently used first
-  std::unordered_map<std::string, Entry> entries;
+  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries;
 };
 
 namespace {
@@ -73,7 +81,7 @@ std::size_t ReadCache::ShardOf(std::string_view key) const {
 }
 
 void ReadCache::EraseLocked(Shard& s, std::string_view key) {
-  auto it = s.entries.find(std::string(key));
+  auto it = s.entries.find(key);
   if (it == s.entries.end()) return;
   s.bytes -= Cost(it->first, it->second.value);
   WipeCached(it->second.value);
@@ -81,14 +89,40 @@ void ReadCache::EraseLocked(Shard& s, std::string_view key) {
   s.entries.erase(it);
 }
 
+ReadCache::Entry* ReadCache::FindLocked(Shard& s, std::string_view key) {
+  auto it = s.entries.find(key);
+  if (it == s.entries.end()) return nullptr;
+  s.order.splice(s.order.begin(), s.order, it->second.lru);
+  return &it->second;
+}
+
 std::optional<ReadCache::Cached> ReadCache::Lookup(std::string_view key) {
   if (!enabled()) return std::nullopt;
   Shard& s = *shards_[ShardOf(key)];
   std::lock_guard lock(s.mu);
-  auto it = s.entries.find(std::string(key));
-  if (it == s.entries.end()) return std::nullopt;
-  s.order.splice(s.order.begin(), s.order, it->second.lru);
-  return it->second.value;
+  Entry* e = FindLocked(s, key);
+  if (e == nullptr) return std::nullopt;
+  return e->value;
+}
+
+std::optional<std::optional<std::string>> ReadCache::LookupPlain(std::string_view key) {
+  if (!enabled()) return std::nullopt;
+  Shard& s = *shards_[ShardOf(key)];
+  std::lock_guard lock(s.mu);
+  Entry* e = FindLocked(s, key);
+  if (e == nullptr) return std::nullopt;
+  return e->value.plain;
+}
+
+std::optional<std::string> ReadCache::SealedIfPlainIs(std::string_view key,
+                                                      std::string_view plain) {
+  if (!enabled()) return std::nullopt;
+  Shard& s = *shards_[ShardOf(key)];
+  std::lock_guard lock(s.mu);
+  Entry* e = FindLocked(s, key);
+  if (e == nullptr || !e->value.plain || !ConstantTimeEquals(*e->value.plain, plain))
+    return std::nullopt;
+  return e->value.sealed;
 }
 
 ReadCache::Ticket ReadCache::BeginMiss(std::string_view key) {

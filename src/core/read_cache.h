@@ -50,6 +50,11 @@ class ReadCache {
   };
   // nullopt on a miss.
   std::optional<Cached> Lookup(std::string_view key);
+  // As Lookup, copying only what the caller needs: the plaintext
+  // (nullopt inside: known missing); or the stored bytes, when the cached
+  // plaintext equals `plain` (compared in constant time; else nullopt).
+  std::optional<std::optional<std::string>> LookupPlain(std::string_view key);
+  std::optional<std::string> SealedIfPlainIs(std::string_view key, std::string_view plain);
 
   struct Ticket {
     std::size_t shard = 0;
@@ -79,6 +84,7 @@ class ReadCache {
   static constexpr std::size_t kShards = 16;
   struct Entry;
   struct Shard;
+  Entry* FindLocked(Shard& s, std::string_view key);  // and marks it most recently used
   std::size_t ShardOf(std::string_view key) const;
   static void EraseLocked(Shard& s, std::string_view key);
   void InsertLocked(Shard& s, std::string_view key, Cached value);

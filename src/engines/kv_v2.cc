@@ -423,14 +423,14 @@ StatusOr<Response> KvV2Backend::ReadData(storage::Backend& s, const std::string&
   const char* field = subkeys ? "subkeys" : "data";
   Response resp = Response::WithData(
       Json{{field, nullptr},
-           {"metadata", ver == meta->current_version ? decoded->current_version_json
+           {"metadata", ver == meta->current_version ? decoded->CurrentVersionJson()
                                                      : VersionJson(ver, it->second, *meta)}});
   if (IsDeleted(it->second, Now()) || it->second.destroyed) {
     resp.http_status = 404;
     return resp;
   }
   ARCA_ASSIGN_OR_RETURN(
-      Json obj, LoadVersionData(s, *meta, ver, decoded->version_prefix + std::to_string(ver)));
+      Json obj, LoadVersionData(s, *meta, ver, decoded->VersionPrefix() + std::to_string(ver)));
   if (subkeys) RemoveValues(obj, 1, depth.value_or(0));
   resp.data[field] = std::move(obj);
   return resp;

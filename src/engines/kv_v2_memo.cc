@@ -6,6 +6,22 @@
 
 namespace arca::engines::internal {
 
+const std::string& MetadataMemo::Decoded::VersionPrefix() const {
+  std::call_once(prefix_once_, [this] {
+    version_prefix_ = VersionKey(path, 0);
+    version_prefix_.pop_back();  // the "0"
+  });
+  return version_prefix_;
+}
+
+const Json& MetadataMemo::Decoded::CurrentVersionJson() const {
+  std::call_once(json_once_, [this] {
+    if (auto it = meta.versions.find(meta.current_version); it != meta.versions.end())
+      current_version_json_ = VersionJson(it->first, it->second, meta);
+  });
+  return current_version_json_;
+}
+
 MetadataMemo::MetadataMemo(std::size_t max_entries, std::size_t max_bytes,
                            std::size_t max_total_bytes)
     : max_entries_(max_entries), max_bytes_(max_bytes), max_total_bytes_(max_total_bytes) {}
@@ -43,10 +59,7 @@ std::shared_ptr<const MetadataMemo::Decoded> MetadataMemo::Insert(const std::str
   if (meta.key.empty()) meta.key = path;
   auto d = std::make_shared<Decoded>();
   d->meta = std::move(meta);
-  d->version_prefix = VersionKey(path, 0);
-  d->version_prefix.pop_back();  // the "0"
-  if (auto it = d->meta.versions.find(d->meta.current_version); it != d->meta.versions.end())
-    d->current_version_json = VersionJson(it->first, it->second, d->meta);
+  d->path = path;
   std::shared_ptr<const Decoded> out = std::move(d);
   if (raw.size() > max_bytes_ || max_entries_ == 0) return out;
   std::lock_guard lock(mu_);

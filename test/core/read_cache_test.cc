@@ -30,6 +30,24 @@ TEST(ReadCacheTest, HitsMissesAndNegativeEntries) {
   EXPECT_FALSE(neg->plain.has_value());
 }
 
+TEST(ReadCacheTest, NarrowLookupsCopyOnlyWhatIsAskedFor) {
+  ReadCache c(100, 1 << 20, 1024);
+  EXPECT_FALSE(c.LookupPlain("a").has_value());
+  EXPECT_FALSE(c.SealedIfPlainIs("a", "1").has_value());
+  c.Insert("a", std::string("1"), "sealed-1", c.BeginMiss("a"));
+  c.Insert("gone", std::nullopt, "", c.BeginMiss("gone"));
+  auto plain = c.LookupPlain("a");
+  ASSERT_TRUE(plain.has_value() && plain->has_value());
+  EXPECT_EQ(**plain, "1");
+  auto gone = c.LookupPlain("gone");
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_FALSE(gone->has_value());  // known missing
+  EXPECT_EQ(c.SealedIfPlainIs("a", "1"), std::optional<std::string>("sealed-1"));
+  EXPECT_FALSE(c.SealedIfPlainIs("a", "2").has_value());
+  EXPECT_FALSE(c.SealedIfPlainIs("a", "11").has_value());
+  EXPECT_FALSE(c.SealedIfPlainIs("gone", "").has_value());
+}
+
 TEST(ReadCacheTest, InsertAfterConcurrentWriteIsDropped) {
   ReadCache c(100, 1 << 20, 1024);
   auto t = c.BeginMiss("k");  // a reader starts its storage read

@@ -22,9 +22,9 @@ TEST(MetadataMemoTest, SameBytesShareOneDecoding) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->get(), b->get());
   EXPECT_EQ((*a)->meta.current_version, 2u);
-  EXPECT_EQ((*a)->version_prefix + "2", VersionKey("app/db", 2));
+  EXPECT_EQ((*a)->VersionPrefix() + "2", VersionKey("app/db", 2));
   const KeyMetadata& m = (*a)->meta;
-  EXPECT_EQ((*a)->current_version_json, VersionJson(2, m.versions.at(2), m));
+  EXPECT_EQ((*a)->CurrentVersionJson(), VersionJson(2, m.versions.at(2), m));
 }
 
 TEST(MetadataMemoTest, RememberedBytesAreAHitWithTheGivenMetadata) {
@@ -41,7 +41,7 @@ TEST(MetadataMemoTest, RememberedBytesAreAHitWithTheGivenMetadata) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->get(), b->get());
   EXPECT_EQ((*a)->meta.inline_data, m.inline_data);
-  EXPECT_EQ((*a)->current_version_json, VersionJson(1, m.versions.at(1), m));
+  EXPECT_EQ((*a)->CurrentVersionJson(), VersionJson(1, m.versions.at(1), m));
   // Other bytes for the path are decoded from the bytes, not taken from it.
   auto c = memo.Decode("app/db", Encoded(3));
   ASSERT_TRUE(c.ok());
@@ -66,8 +66,8 @@ TEST(MetadataMemoTest, PathsAreKeptApart) {
   auto a = memo.Decode("a", raw);
   auto b = memo.Decode("b", raw);
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ((*a)->version_prefix + "1", VersionKey("a", 1));
-  EXPECT_EQ((*b)->version_prefix + "1", VersionKey("b", 1));
+  EXPECT_EQ((*a)->VersionPrefix() + "1", VersionKey("a", 1));
+  EXPECT_EQ((*b)->VersionPrefix() + "1", VersionKey("b", 1));
 }
 
 TEST(MetadataMemoTest, BoundedByEntriesAndSize) {

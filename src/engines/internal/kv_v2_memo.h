@@ -8,7 +8,8 @@
 // it. It is therefore never stale: it is keyed by content, not invalidated.
 // A write remembers the record it stored (Remember), so the key's next read
 // or write of those bytes is a hit.
-// Also memoised: the path's version-key prefix (a SHA-256). Bounded by entry
+// Also memoised, on first use: the path's version-key prefix (a SHA-256)
+// and the current version's metadata JSON. Bounded by entry
 // count, entry size and total size; bytes dropped are wiped.
 //
 // Safe for concurrent use.
@@ -30,8 +31,19 @@ class MetadataMemo {
  public:
   struct Decoded {
     KeyMetadata meta;
-    std::string version_prefix;  // VersionKey(path, n) == version_prefix + to_string(n)
-    Json current_version_json;   // VersionJson of the current version; null if none
+    std::string path;
+    // VersionKey(path, n) == VersionPrefix() + to_string(n).
+    const std::string& VersionPrefix() const;
+    // VersionJson of the current version; null if none.
+    const Json& CurrentVersionJson() const;
+
+   private:
+    // Made on first use: a write that keeps its data inline and is not read
+    // back needs neither (a SHA-256 and a JSON tree per write saved).
+    mutable std::once_flag prefix_once_;
+    mutable std::string version_prefix_;
+    mutable std::once_flag json_once_;
+    mutable Json current_version_json_;
   };
 
   // Bounds: paths, bytes of one path's metadata, bytes of all of them.
