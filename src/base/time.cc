@@ -61,16 +61,26 @@ std::optional<int64_t> ParseDurationSeconds(std::string_view s) {
     while (i < s.size() && !(s[i] >= '0' && s[i] <= '9') && s[i] != '.') ++i;
     std::string_view unit = s.substr(ustart, i - ustart);
     long double mult;
-    if (unit == "ns") mult = 1e-9L;
-    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") mult = 1e-6L;
-    else if (unit == "ms") mult = 1e-3L;
-    else if (unit == "s") mult = 1;
-    else if (unit == "m") mult = 60;
-    else if (unit == "h") mult = 3600;
-    else if (unit == "d") mult = 86400;
-    else return std::nullopt;
+    if (unit == "ns")
+      mult = 1e-9L;
+    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs")
+      mult = 1e-6L;
+    else if (unit == "ms")
+      mult = 1e-3L;
+    else if (unit == "s")
+      mult = 1;
+    else if (unit == "m")
+      mult = 60;
+    else if (unit == "h")
+      mult = 3600;
+    else if (unit == "d")
+      mult = 86400;
+    else
+      return std::nullopt;
     total += v * mult;
-    if (total > 9.2e18L) return std::nullopt;
+    // Go's time.Duration is int64 nanoseconds: "2562048h" is out of range
+    // there, and Vault answers "invalid duration".
+    if (total > 9223372036.854775807L) return std::nullopt;
   }
   int64_t secs = static_cast<int64_t>(std::floor(total));
   return neg ? -secs : secs;
@@ -82,8 +92,10 @@ std::string FormatGoDuration(int64_t seconds) {
   uint64_t u = seconds < 0 ? uint64_t(-(seconds + 1)) + 1 : uint64_t(seconds);
   if (seconds < 0) out = "-";
   uint64_t h = u / 3600, m = (u % 3600) / 60, s = u % 60;
-  if (h > 0) out += std::to_string(h) + "h" + std::to_string(m) + "m";
-  else if (m > 0) out += std::to_string(m) + "m";
+  if (h > 0)
+    out += std::to_string(h) + "h" + std::to_string(m) + "m";
+  else if (m > 0)
+    out += std::to_string(m) + "m";
   out += std::to_string(s) + "s";
   return out;
 }

@@ -62,6 +62,11 @@ TEST(TimeTest, ParsesDurations) {
   EXPECT_EQ(*ParseDurationSeconds("30m"), 1800);
   EXPECT_EQ(*ParseDurationSeconds("1h30m"), 5400);
   EXPECT_EQ(*ParseDurationSeconds("768h"), 2764800);
+  // Go's limit (int64 nanoseconds), as Vault: the largest holds, past it not.
+  EXPECT_EQ(*ParseDurationSeconds("2562047h"), int64_t(2562047) * 3600);
+  EXPECT_FALSE(ParseDurationSeconds("2562048h").has_value());
+  EXPECT_FALSE(ParseDurationSeconds("1000000000000h").has_value());
+  EXPECT_FALSE(ParseDurationSeconds("106752d").has_value());
   EXPECT_EQ(*ParseDurationSeconds("3600"), 3600);
   EXPECT_EQ(*ParseDurationSeconds("2d"), 172800);
   EXPECT_EQ(*ParseDurationSeconds("1.5h"), 5400);
