@@ -1,6 +1,7 @@
 // arca engines: the KV v2 data model — key metadata, mount config, version
 // bookkeeping and custom_metadata validation — and its storage encoding.
 #include <algorithm>
+#include <cassert>
 #include <limits>
 #include <type_traits>
 
@@ -106,9 +107,13 @@ int64_t AddDiff(int64_t base, uint64_t d) { return int64_t(uint64_t(base) + d); 
 }  // namespace
 
 std::string EncodeMetadata(const KeyMetadata& m) {
-  std::size_t reserve = 64 + m.key.size() + 24 * m.versions.size();
-  for (const auto& [k, v] : m.custom_metadata) reserve += k.size() + v.size() + 4;
-  for (const auto& [n, text] : m.inline_data) reserve += text.size() + 8;
+  // An upper bound (a varint takes at most 10 bytes), so that `out` never
+  // reallocates: a reallocation would free a copy of the inline data
+  // unwiped. The caller wipes `out`.
+  constexpr std::size_t kV = 10;
+  std::size_t reserve = 1 + kV + m.key.size() + 7 * kV + 3 * kV + 4 * kV * m.versions.size();
+  for (const auto& [k, v] : m.custom_metadata) reserve += 2 * kV + k.size() + v.size();
+  for (const auto& [n, text] : m.inline_data) reserve += 2 * kV + text.size();
   std::string out;
   out.reserve(reserve);
   out.push_back(kRecordFormat);
@@ -143,6 +148,7 @@ std::string EncodeMetadata(const KeyMetadata& m) {
     PutLengthPrefixed(out, text);
     prev = n;
   }
+  assert(out.size() <= reserve);
   return out;
 }
 
