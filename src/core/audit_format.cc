@@ -4,10 +4,12 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 #include <vector>
 
 #include "base/encoding.h"
+#include "logical/json.h"
 
 namespace arca::core::audit_internal {
 
@@ -158,7 +160,11 @@ class Builder {
         return OJson(v.get<uint64_t>());
       case Json::value_t::number_float:
         return OJson(v.get<double>());
-      default:  // null, binary (never parsed from JSON), discarded
+      case Json::value_t::binary:  // a number literal (logical/json.h): its value
+        if (logical::IsNumberLiteral(v))
+          return OJson(std::strtod(std::string(logical::NumberLiteralText(v)).c_str(), nullptr));
+        return OJson(nullptr);
+      default:  // null, discarded
         return OJson(nullptr);
     }
   }

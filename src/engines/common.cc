@@ -7,16 +7,15 @@
 #include <limits>
 
 #include "base/time.h"
+#include "logical/json.h"
 
 namespace arca::engines::internal {
 
-std::string DumpJson(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
+std::string DumpJson(const Json& j) { return logical::DumpJson(j); }
 
 std::optional<Json> ParseJsonObject(std::string_view s) {
-  Json j = Json::parse(s.begin(), s.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto j = logical::ParseJsonKeepingNumbers(s);
+  if (!j || !j->is_object()) return std::nullopt;
   return j;
 }
 

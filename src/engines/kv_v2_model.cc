@@ -8,6 +8,7 @@
 #include "base/encoding.h"
 #include "base/secure.h"
 #include "engines/internal/kv_v2.h"
+#include "logical/json.h"
 
 namespace arca::engines::internal {
 
@@ -364,8 +365,8 @@ StatusOr<std::map<std::string, std::string>> ParseCustomMetadata(const Json& obj
       out[it.key()] = v.get<std::string>();
     } else if (v.is_boolean()) {
       out[it.key()] = v.get<bool>() ? "1" : "0";
-    } else if (v.is_number()) {
-      out[it.key()] = v.dump();
+    } else if (v.is_number() || logical::IsNumberLiteral(v)) {
+      out[it.key()] = logical::DumpJson(v);
     } else {
       return InvalidArgument(std::string(kCmPrefix) + ": value for key " + GoQuote(it.key()) +
                              " must be a string");

@@ -11,6 +11,7 @@
 #include "base/time.h"
 #include "http/errors.h"
 #include "logical/fields.h"
+#include "logical/json.h"
 
 namespace arca::http {
 
@@ -225,8 +226,10 @@ StatusOr<Json> ParseJsonBody(std::string_view body) {
     return InvalidArgument("error parsing JSON: nesting deeper than " +
                            std::to_string(kMaxJsonDepth) + " levels");
   }
-  Json j = Json::parse(trimmed, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgument("error parsing JSON");
+  // Numbers are kept as written (Vault decodes bodies with json.Number).
+  std::optional<Json> parsed = logical::ParseJsonKeepingNumbers(trimmed);
+  if (!parsed) return InvalidArgument("error parsing JSON");
+  Json j = std::move(*parsed);
   if (j.is_null()) return j;
   if (!j.is_object()) return InvalidArgument("error parsing JSON: the body must be a JSON object");
   return j;
@@ -436,16 +439,14 @@ HttpResponse JsonResponse(int status, const Json& body) {
   HttpResponse r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  logical::AppendJson(r.body, body);
   r.body += '\n';
   return r;
 }
 
 namespace {
 
-void AppendJson(std::string& out, const Json& j) {
-  out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
+void AppendJson(std::string& out, const Json& j) { logical::AppendJson(out, j); }
 
 }  // namespace
 

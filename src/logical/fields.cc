@@ -3,15 +3,17 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 
 #include "base/time.h"
+#include "logical/json.h"
 
 namespace arca::logical {
 
 namespace {
 
 Status ConvError(const Json& v, std::string_view field, std::string_view why) {
-  std::string shown = v.is_string() ? v.get<std::string>() : v.dump();
+  std::string shown = v.is_string() ? v.get<std::string>() : DumpJson(v);
   if (shown.size() > 64) shown = shown.substr(0, 64) + "...";
   return InvalidArgument("Field validation failed: error converting input " + shown +
                          " for field \"" + std::string(field) + "\": " + std::string(why));
@@ -44,8 +46,11 @@ std::string Stringify(const Json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_null()) return "";
-  return v.dump();
+  return DumpJson(v);  // a number literal gives its text, as Go's json.Number
 }
+
+// A number as written, or a number literal (logical/json.h).
+bool IsNumeric(const Json& v) { return v.is_number() || IsNumberLiteral(v); }
 
 }  // namespace
 
@@ -61,6 +66,10 @@ StatusOr<std::optional<bool>> GetBool(const Json& data, std::string_view field) 
   if (!v) return std::optional<bool>();
   if (v->is_boolean()) return std::optional<bool>(v->get<bool>());
   if (v->is_number()) return std::optional<bool>(v->get<double>() != 0);
+  if (IsNumberLiteral(*v)) {
+    return std::optional<bool>(std::strtod(std::string(NumberLiteralText(*v)).c_str(), nullptr) !=
+                               0);
+  }
   if (v->is_string()) {
     std::string s = v->get<std::string>();
     if (s.empty()) return std::optional<bool>(false);
@@ -82,6 +91,8 @@ StatusOr<std::optional<int64_t>> GetInt(const Json& data, std::string_view field
     if (v->get<std::string>().empty()) return std::optional<int64_t>(0);
     if (auto i = ParseInt(v->get<std::string>())) return std::optional<int64_t>(*i);
   }
+  // A number literal ("1e3", a 30-digit integer) is not an int64, as for
+  // json.Number.Int64().
   return ConvError(*v, field, "cannot parse as integer");
 }
 
@@ -108,12 +119,12 @@ StatusOr<std::optional<std::string>> GetString(const Json& data, std::string_vie
   const Json* v = Find(data, field);
   if (!v) return std::optional<std::string>();
   if (v->is_string()) return std::optional<std::string>(v->get<std::string>());
-  if (v->is_number() || v->is_boolean()) return std::optional<std::string>(Stringify(*v));
+  if (IsNumeric(*v) || v->is_boolean()) return std::optional<std::string>(Stringify(*v));
   return ConvError(*v, field, "expected a string");
 }
 
 StatusOr<std::optional<std::vector<std::string>>> GetStringSlice(const Json& data,
-                                                                  std::string_view field) {
+                                                                 std::string_view field) {
   const Json* v = Find(data, field);
   using R = std::optional<std::vector<std::string>>;
   if (!v) return R();
@@ -137,7 +148,7 @@ StatusOr<std::optional<std::vector<std::string>>> GetStringSlice(const Json& dat
       if (e.is_string()) {
         std::string t = Trim(e.get<std::string>());
         if (!t.empty()) out.push_back(std::move(t));
-      } else if (e.is_number() || e.is_boolean()) {
+      } else if (IsNumeric(e) || e.is_boolean()) {
         out.push_back(Stringify(e));
       } else {
         return ConvError(*v, field, "expected a list of strings");
@@ -145,7 +156,7 @@ StatusOr<std::optional<std::vector<std::string>>> GetStringSlice(const Json& dat
     }
     return R(std::move(out));
   }
-  if (v->is_number()) {
+  if (IsNumeric(*v)) {
     out.push_back(Stringify(*v));
     return R(std::move(out));
   }

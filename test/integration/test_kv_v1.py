@@ -156,3 +156,16 @@ def test_path_with_spaces_and_unicode(server, root, mount):
     path = uniq("sp") + "/with space/ünïcode"
     root.secrets.kv.v1.create_or_update_secret(path=path, secret={"a": "b"}, mount_point=mount)
     assert root.secrets.kv.v1.read_secret(path=path, mount_point=mount)["data"] == {"a": "b"}
+
+
+def test_numbers_keep_their_text(server, mount):
+    path = uniq("numtext")
+    r = server.request("POST", f"/v1/{mount}/{path}", data='{"n":1.10,"big":123456789012345678901234567890}',
+                       headers={"Content-Type": "application/json"})
+    assert r.status_code == 204, r.text
+    r = server.request("GET", f"/v1/{mount}/{path}")
+    assert '"data":{"big":123456789012345678901234567890,"n":1.10}' in r.text
+    r = server.request("POST", f"/v1/cubbyhole/{path}", data='{"n":1e3}',
+                       headers={"Content-Type": "application/json"})
+    assert r.status_code == 204, r.text
+    assert '"data":{"n":1e3}' in server.request("GET", f"/v1/cubbyhole/{path}").text

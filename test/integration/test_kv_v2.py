@@ -73,6 +73,32 @@ def test_numbers_and_types_round_trip(server, kv):
     assert kv.read_secret_version(path=path)["data"]["data"] == secret
 
 
+def test_numbers_keep_their_text_as_json_number(server):
+    # Vault decodes bodies with json.Number: what a client wrote comes back
+    # as written (vault-api.md 9), in data, old versions and patches.
+    path = uniq("numtext")
+    body = '{"data":{"a":1e3,"b":1.10,"c":123456789012345678901234567890,"l":[2.50,{"g":1E-7}]}}'
+    r = server.request("POST", f"/v1/{MOUNT}/data/{path}", data=body,
+                       headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    want = '{"a":1e3,"b":1.10,"c":123456789012345678901234567890,"l":[2.50,{"g":1E-7}]}'
+    r = server.request("GET", f"/v1/{MOUNT}/data/{path}")
+    assert r.status_code == 200
+    assert '"data":{"data":' + want + ',"metadata"' in r.text
+    r = server.request("PATCH", f"/v1/{MOUNT}/data/{path}", data='{"data":{"z":0.50}}',
+                       headers={"Content-Type": "application/merge-patch+json"})
+    assert r.status_code == 200, r.text
+    r = server.request("GET", f"/v1/{MOUNT}/data/{path}")
+    assert '"b":1.10,' in r.text and '"z":0.50}' in r.text
+    r = server.request("GET", f"/v1/{MOUNT}/data/{path}", params={"version": 1})
+    assert '"data":{"data":' + want + ',"metadata"' in r.text
+    # An integer field given a literal that is not an int64 is refused.
+    r = server.request("POST", f"/v1/{MOUNT}/data/{path}",
+                       data='{"data":{"a":1},"options":{"cas":2e0}}',
+                       headers={"Content-Type": "application/json"})
+    assert_error(r, 400)
+
+
 def test_patch_client_side_and_http_patch(server, kv):
     path = uniq("patch")
     kv.create_or_update_secret(path=path, secret={"a": "1", "b": "2"})

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include "logical/json.h"
 
 namespace arca::auth::jwt {
 
@@ -48,7 +49,7 @@ std::string GoValue(const Json& v) {
     }
     return out + "]";
   }
-  return v.dump();
+  return logical::DumpJson(v);  // number literals as written
 }
 
 // normalizeList (v0.16): lists as they are, a string or bool as one element.

@@ -10,6 +10,7 @@
 #include "base/cidr.h"
 #include "base/time.h"
 #include "logical/fields.h"
+#include "logical/json.h"
 
 namespace arca::auth::jwt {
 
@@ -74,7 +75,7 @@ std::string GoValue(const Json& v) {
     for (std::size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + GoValue(v[i]);
     return out + "]";
   }
-  return v.dump();
+  return logical::DumpJson(v);  // number literals as written
 }
 
 // Go's time.Duration.String() quoted with %q, for the period message.
@@ -363,7 +364,7 @@ std::string RoleToStorage(const JwtRole& r) {
   j["max_ttl"] = r.max_ttl;
   j["period"] = r.period;
   j["num_uses"] = r.num_uses;
-  return j.dump();
+  return logical::DumpJson(j);
 }
 
 StatusOr<JwtRole> RoleFromStorage(const std::string& raw) {
