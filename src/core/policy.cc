@@ -9,11 +9,13 @@
 #include "core/policy.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <unordered_map>
 
 #include "base/time.h"
 #include "hcl/hcl.h"
+#include "logical/json.h"
 
 namespace arca::core {
 
@@ -525,6 +527,11 @@ bool ValueInList(const Json& v, const std::vector<Json>& list) {
         return true;
     } else if (el == v) {
       return true;
+    } else if (el.is_number() && logical::IsNumberLiteral(v)) {
+      // "1.10" in a body matches 1.1 in a policy, as before numbers kept
+      // their text (D36): a denied value cannot be dodged by rewriting it.
+      const std::string text(logical::NumberLiteralText(v));
+      if (std::strtod(text.c_str(), nullptr) == el.get<double>()) return true;
     }
   }
   return false;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/policy_store.h"
+#include "logical/json.h"
 
 namespace arca::core {
 namespace {
@@ -472,6 +473,29 @@ path "all" {
   // Parameters do not constrain list and delete.
   Acl del = OneAcl(R"(path "x" { capabilities = ["delete"] denied_parameters = { "*" = [] } })");
   EXPECT_TRUE(Allowed(del, Operation::kDelete, "x", Json{{"a", 1}}));
+}
+
+TEST(PolicyTest, NumberLiteralsMatchTheirValueInParameterLists) {
+  Acl acl = OneAcl(R"(
+path "n" {
+  capabilities = ["update"]
+  denied_parameters = { "level" = [1.1] }
+}
+path "a" {
+  capabilities = ["update"]
+  allowed_parameters = { "level" = [1.1, 2] }
+}
+)");
+  // A body's "1.10" is kept as written (a literal) but is still the value 1.1.
+  EXPECT_FALSE(
+      Allowed(acl, Operation::kUpdate, "n", Json{{"level", logical::NumberLiteral("1.10")}}));
+  EXPECT_FALSE(Allowed(acl, Operation::kUpdate, "n", Json{{"level", 1.1}}));
+  EXPECT_TRUE(
+      Allowed(acl, Operation::kUpdate, "n", Json{{"level", logical::NumberLiteral("1.20")}}));
+  EXPECT_TRUE(
+      Allowed(acl, Operation::kUpdate, "a", Json{{"level", logical::NumberLiteral("1.10")}}));
+  EXPECT_FALSE(
+      Allowed(acl, Operation::kUpdate, "a", Json{{"level", logical::NumberLiteral("1e3")}}));
 }
 
 TEST(PolicyTest, RequiredParameters) {
