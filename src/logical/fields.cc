@@ -105,6 +105,9 @@ StatusOr<std::optional<int64_t>> GetDuration(const Json& data, std::string_view 
     secs = v->get<int64_t>();
   } else if (v->is_number_float()) {
     secs = int64_t(v->get<double>());
+  } else if (IsNumberLiteral(*v)) {  // "1e3": seconds, as a double gives them
+    const double d = std::strtod(std::string(NumberLiteralText(*v)).c_str(), nullptr);
+    if (std::isfinite(d) && std::fabs(d) < 9e18) secs = int64_t(d);
   } else if (v->is_string()) {
     std::string s = Trim(v->get<std::string>());
     if (s.empty()) return std::optional<int64_t>(0);

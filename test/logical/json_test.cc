@@ -77,6 +77,9 @@ TEST(JsonTest, FieldsReadLiteralsAsGoReadsJsonNumbers) {
   auto b = GetBool(*j, "b");
   ASSERT_TRUE(b.ok() && b->has_value());
   EXPECT_FALSE(**b);
+  auto d = GetDuration(*j, "i", false);  // durations take the value in seconds
+  ASSERT_TRUE(d.ok() && d->has_value());
+  EXPECT_EQ(**d, 1000);
   auto l = GetStringSlice(*j, "l");
   ASSERT_TRUE(l.ok() && l->has_value());
   EXPECT_EQ(**l, (std::vector<std::string>{"1.10", "2"}));
