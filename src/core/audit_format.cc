@@ -4,7 +4,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <utility>
 #include <vector>
 
@@ -161,8 +160,7 @@ class Builder {
       case Json::value_t::number_float:
         return OJson(v.get<double>());
       case Json::value_t::binary:  // a number literal (logical/json.h): its value
-        if (logical::IsNumberLiteral(v))
-          return OJson(std::strtod(std::string(logical::NumberLiteralText(v)).c_str(), nullptr));
+        if (logical::IsNumberLiteral(v)) return OJson(logical::NumberLiteralValue(v));
         return OJson(nullptr);
       default:  // null, discarded
         return OJson(nullptr);

@@ -9,7 +9,6 @@
 #include "core/policy.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <set>
 #include <unordered_map>
 
@@ -530,8 +529,7 @@ bool ValueInList(const Json& v, const std::vector<Json>& list) {
     } else if (el.is_number() && logical::IsNumberLiteral(v)) {
       // "1.10" in a body matches 1.1 in a policy, as before numbers kept
       // their text (D36): a denied value cannot be dodged by rewriting it.
-      const std::string text(logical::NumberLiteralText(v));
-      if (std::strtod(text.c_str(), nullptr) == el.get<double>()) return true;
+      if (logical::NumberLiteralValue(v) == el.get<double>()) return true;
     }
   }
   return false;

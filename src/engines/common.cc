@@ -7,11 +7,8 @@
 #include <limits>
 
 #include "base/time.h"
-#include "logical/json.h"
 
 namespace arca::engines::internal {
-
-std::string DumpJson(const Json& j) { return logical::DumpJson(j); }
 
 std::optional<Json> ParseJsonObject(std::string_view s) {
   auto j = logical::ParseJsonKeepingNumbers(s);

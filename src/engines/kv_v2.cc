@@ -387,14 +387,14 @@ Response KvV2Backend::CommitNewVersion(KeyMetadata& meta, const KvConfig& config
   return Response::WithData(VersionJson(n, meta.versions[n], meta));
 }
 
-// The data of version `ver`: inline in the record, else at `version_key`.
+template <typename KeyFn>
 StatusOr<Json> KvV2Backend::LoadVersionData(storage::Backend& s, const KeyMetadata& meta,
-                                            uint64_t ver, const std::string& version_key) {
+                                            uint64_t ver, KeyFn version_key) {
   std::optional<Json> obj;
   if (auto in = meta.inline_data.find(ver); in != meta.inline_data.end()) {
     obj = ParseJsonObject(in->second);
   } else {
-    ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(version_key));
+    ARCA_ASSIGN_OR_RETURN(auto raw, s.Get(version_key()));
     if (!raw) return Internal("could not find version data");
     obj = ParseJsonObject(*raw);
   }
@@ -429,8 +429,9 @@ StatusOr<Response> KvV2Backend::ReadData(storage::Backend& s, const std::string&
     resp.http_status = 404;
     return resp;
   }
-  ARCA_ASSIGN_OR_RETURN(
-      Json obj, LoadVersionData(s, *meta, ver, decoded->VersionPrefix() + std::to_string(ver)));
+  ARCA_ASSIGN_OR_RETURN(Json obj, LoadVersionData(s, *meta, ver, [&] {
+                          return decoded->VersionPrefix() + std::to_string(ver);
+                        }));
   if (subkeys) RemoveValues(obj, 1, depth.value_or(0));
   resp.data[field] = std::move(obj);
   return resp;
@@ -469,7 +470,8 @@ StatusOr<Response> KvV2Backend::PatchData(storage::Backend& s, const std::string
       r.http_status = 404;
       return r;
     }
-    ARCA_ASSIGN_OR_RETURN(Json current, LoadVersionData(s, *meta, cur, VersionKey(key, cur)));
+    ARCA_ASSIGN_OR_RETURN(Json current,
+                          LoadVersionData(s, *meta, cur, [&] { return VersionKey(key, cur); }));
     current.merge_patch(*patch);
     return CommitNewVersion(*meta, config, current, m);
   });

@@ -444,12 +444,6 @@ HttpResponse JsonResponse(int status, const Json& body) {
   return r;
 }
 
-namespace {
-
-void AppendJson(std::string& out, const Json& j) { logical::AppendJson(out, j); }
-
-}  // namespace
-
 // The bytes JsonResponse(status, Envelope(id, resp, false)) sends (keys in
 // the sorted order nlohmann's object keeps), written straight from `resp`:
 // the data tree, the bulk of most responses, is dumped where it is instead
@@ -463,28 +457,28 @@ HttpResponse EnvelopeResponse(int status, const std::string& request_id,
   out.reserve(192 + request_id.size() + resp.lease_id.size());
   out += "{\"auth\":";
   if (resp.auth) {
-    AppendJson(out, AuthJson(*resp.auth));
+    logical::AppendJson(out, AuthJson(*resp.auth));
   } else {
     out += "null";
   }
   out += ",\"data\":";
   if (resp.data.is_object()) {
-    AppendJson(out, resp.data);
+    logical::AppendJson(out, resp.data);
   } else {
     out += "null";
   }
   out += ",\"lease_duration\":";
   out += std::to_string(resp.lease_duration);
   out += ",\"lease_id\":";
-  AppendJson(out, Json(resp.lease_id));
+  logical::AppendJson(out, Json(resp.lease_id));
   out += resp.renewable ? ",\"renewable\":true" : ",\"renewable\":false";
   out += ",\"request_id\":";
-  AppendJson(out, Json(request_id));
+  logical::AppendJson(out, Json(request_id));
   out += ",\"warnings\":";
   if (resp.warnings.empty()) {
     out += "null";
   } else {
-    AppendJson(out, Json(resp.warnings));
+    logical::AppendJson(out, Json(resp.warnings));
   }
   out += ",\"wrap_info\":null}\n";
   return r;

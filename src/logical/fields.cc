@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 
 #include "base/time.h"
 #include "logical/json.h"
@@ -66,10 +65,7 @@ StatusOr<std::optional<bool>> GetBool(const Json& data, std::string_view field) 
   if (!v) return std::optional<bool>();
   if (v->is_boolean()) return std::optional<bool>(v->get<bool>());
   if (v->is_number()) return std::optional<bool>(v->get<double>() != 0);
-  if (IsNumberLiteral(*v)) {
-    return std::optional<bool>(std::strtod(std::string(NumberLiteralText(*v)).c_str(), nullptr) !=
-                               0);
-  }
+  if (IsNumberLiteral(*v)) return std::optional<bool>(NumberLiteralValue(*v) != 0);
   if (v->is_string()) {
     std::string s = v->get<std::string>();
     if (s.empty()) return std::optional<bool>(false);
@@ -106,7 +102,7 @@ StatusOr<std::optional<int64_t>> GetDuration(const Json& data, std::string_view 
   } else if (v->is_number_float()) {
     secs = int64_t(v->get<double>());
   } else if (IsNumberLiteral(*v)) {  // "1e3": seconds, as a double gives them
-    const double d = std::strtod(std::string(NumberLiteralText(*v)).c_str(), nullptr);
+    const double d = NumberLiteralValue(*v);
     if (std::isfinite(d) && std::fabs(d) < 9e18) secs = int64_t(d);
   } else if (v->is_string()) {
     std::string s = Trim(v->get<std::string>());

@@ -1,6 +1,7 @@
 // arca: number-keeping JSON parse and dump.
 #include "logical/json.h"
 
+#include <cstdlib>
 #include <vector>
 
 namespace arca::logical {
@@ -117,6 +118,11 @@ std::string_view NumberLiteralText(const Json& j) {
   if (!IsNumberLiteral(j)) return {};
   const auto& b = j.get_binary();
   return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+double NumberLiteralValue(const Json& j) {
+  if (!IsNumberLiteral(j)) return 0;
+  return std::strtod(std::string(NumberLiteralText(j)).c_str(), nullptr);
 }
 
 Json NumberLiteral(std::string_view text) {

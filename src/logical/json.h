@@ -34,6 +34,9 @@ std::optional<Json> ParseJsonKeepingNumbers(std::string_view text);
 bool IsNumberLiteral(const Json& j);
 // The literal's text ("1.10"); empty when `j` is not a literal.
 std::string_view NumberLiteralText(const Json& j);
+// The literal's value as a double (strtod: big or long literals round);
+// 0 when `j` is not a literal.
+double NumberLiteralValue(const Json& j);
 // A literal node for `text`, which must be a valid JSON number.
 Json NumberLiteral(std::string_view text);
 

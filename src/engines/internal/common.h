@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "logical/json.h"
 #include "logical/request.h"
 #include "storage/backend.h"
 
@@ -24,8 +25,9 @@ using logical::Operation;
 using logical::Request;
 using logical::Response;
 
-// Serialises JSON without ever throwing: invalid UTF-8 is replaced by U+FFFD.
-std::string DumpJson(const Json& j);
+// Serialises JSON without ever throwing (invalid UTF-8 replaced by U+FFFD),
+// number literals as written.
+using logical::DumpJson;
 // Parses `s` as a JSON object; nullopt when it is not valid JSON or not an object.
 std::optional<Json> ParseJsonObject(std::string_view s);
 

@@ -182,10 +182,12 @@ class KvV2Backend final : public logical::Backend {
   static StatusOr<std::optional<KeyMetadata>> LoadMetadata(storage::Backend& s,
                                                            const std::string& key);
   static StatusOr<KvConfig> LoadConfig(storage::Backend& s);
-  // Version `ver`'s data (inline, or read from `version_key`); Internal when
-  // missing or corrupt.
+  // Version `ver`'s data: inline, or read from the key `version_key()`
+  // makes (called only then: it costs a SHA-256). Internal when missing or
+  // corrupt.
+  template <typename KeyFn>
   static StatusOr<Json> LoadVersionData(storage::Backend& s, const KeyMetadata& meta, uint64_t ver,
-                                        const std::string& version_key);
+                                        KeyFn version_key);
   int64_t Now() const { return NowNs(clock_); }
 
   storage::Backend* storage_;
