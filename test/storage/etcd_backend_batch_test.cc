@@ -64,6 +64,7 @@ class GatedClient final : public ForwardingClient {
   // While held, every write request waits at the door.
   void Hold() { door_.Hold(); }
   void Release() { door_.Release(); }
+  void ReleaseParked() { door_.ReleaseParked(); }
   int parked() const { return door_.parked(); }
   int writes() const {
     std::lock_guard g(mu_);
@@ -353,6 +354,82 @@ TEST_F(EtcdBatchTest, UpToMaxInFlightRequestsAreSentAtOnceThenWritesQueue) {
   EXPECT_EQ(s.batched, 2u);
   EXPECT_THAT(Raw("p3"), Optional(std::string("1")));
   EXPECT_THAT(Raw("q2"), Optional(std::string("1")));
+}
+
+// Linger: with nothing in flight, a sender that finds fewer writes queued
+// than were outstanding at the recent peak waits for more, and sends them
+// as one batch once that many are queued.
+TEST_F(EtcdBatchTest, AfterABurstASenderLingersUntilEnoughWritesAreQueued) {
+  BatchOptions batch = OneInFlight();
+  batch.max_linger = std::chrono::seconds(20);  // the wait ends on the queue or the last request
+  Open({}, batch);
+  Park();
+  for (std::size_t i = 1; i <= 7; ++i) {
+    Queue(i, [this, i] { return backend_->Put("a" + std::to_string(i), "1"); });
+  }
+  // Eight outstanding at once. The parked write goes; the sender of the
+  // seven queued waits for an eighth, no longer than the parked request
+  // took, then sends them as one batch, which parks in turn.
+  gated_->ReleaseParked();
+  ASSERT_TRUE(WaitFor([&] { return gated_->writes() == 2 && gated_->parked() == 1; }));
+  EXPECT_EQ(backend_->write_stats().lingered, 1u);
+  Queue(8, [this] { return backend_->Put("b1", "1"); });
+  // Keep that request at the door long enough for the test to queue the
+  // writes below within the next linger.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  gated_->ReleaseParked();
+  // b1's caller sends the next batch: one write queued where eight were
+  // outstanding, so it waits for eight.
+  ASSERT_TRUE(WaitFor([&] { return backend_->write_stats().lingered == 2; }));
+  for (std::size_t i = 2; i <= 7; ++i) {
+    Queue(7 + i, [this, i] { return backend_->Put("b" + std::to_string(i), "1"); });
+  }
+  EXPECT_EQ(gated_->writes(), 2);  // still lingering with seven queued
+  Spawn(15, [this] { return backend_->Put("b8", "1"); });
+  ASSERT_TRUE(WaitFor([&] { return gated_->parked() == 1; }));
+  EXPECT_EQ(gated_->writes(), 3);  // the eight as one request
+  EXPECT_EQ(backend_->write_stats().queued, 0u);
+  UnparkAndJoin();
+  for (std::size_t i = 0; i <= 15; ++i) EXPECT_THAT(Result(i), IsOk()) << i;
+  for (int i = 1; i <= 8; ++i) EXPECT_THAT(Raw("b" + std::to_string(i)), Optional(std::string("1")));
+
+  // The load is gone: the next lone write still sees eight from the last
+  // request and waits (at most that request's time); the ones after it do not.
+  ASSERT_THAT(backend_->Put("c1", "1"), IsOk());
+  EXPECT_EQ(backend_->write_stats().lingered, 3u);
+  for (int i = 2; i <= 5; ++i) ASSERT_THAT(backend_->Put("c" + std::to_string(i), "1"), IsOk());
+  EXPECT_EQ(backend_->write_stats().lingered, 3u);
+  EXPECT_EQ(gated_->writes(), 8);
+}
+
+TEST_F(EtcdBatchTest, ALoneWriterOrAFewNeverLinger) {
+  Open();
+  for (int i = 0; i < 30; ++i) ASSERT_THAT(backend_->Put("k" + std::to_string(i), "1"), IsOk());
+  // Three writers at once, over and over: fewer than kMinLingerTarget.
+  for (int round = 0; round < 10; ++round) {
+    for (std::size_t t = 0; t < 3; ++t) {
+      Spawn(t, [this, t, round] {
+        return backend_->Put("t" + std::to_string(t) + "/" + std::to_string(round), "1");
+      });
+    }
+    UnparkAndJoin();
+    for (std::size_t t = 0; t < 3; ++t) EXPECT_THAT(Result(t), IsOk());
+  }
+  EXPECT_EQ(backend_->write_stats().lingered, 0u);
+}
+
+TEST_F(EtcdBatchTest, NoLingerWhenMaxLingerIsZero) {
+  BatchOptions batch = OneInFlight();
+  batch.max_linger = std::chrono::microseconds(0);
+  Open({}, batch);
+  Park();
+  for (std::size_t i = 1; i <= 7; ++i) {
+    Queue(i, [this, i] { return backend_->Put("a" + std::to_string(i), "1"); });
+  }
+  UnparkAndJoin();
+  ASSERT_THAT(backend_->Put("b1", "1"), IsOk());  // would linger: 1 queued after 8 outstanding
+  EXPECT_EQ(backend_->write_stats().lingered, 0u);
+  EXPECT_EQ(gated_->writes(), 3);
 }
 
 TEST_F(EtcdBatchTest, WritesToOneKeyKeepArrivalOrderAcrossRequestsInFlight) {

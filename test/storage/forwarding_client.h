@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -26,6 +27,12 @@ class Door {
     held_ = false;
     cv_.notify_all();
   }
+  // Lets the requests parked now through; the door stays held for later ones.
+  void ReleaseParked() {
+    std::lock_guard g(mu_);
+    ++generation_;
+    cv_.notify_all();
+  }
   int parked() const {
     std::lock_guard g(mu_);
     return parked_;
@@ -34,7 +41,8 @@ class Door {
     std::unique_lock g(mu_);
     if (!held_) return;
     ++parked_;
-    cv_.wait_for(g, bound, [&] { return !held_; });
+    const uint64_t generation = generation_;
+    cv_.wait_for(g, bound, [&] { return !held_ || generation_ != generation; });
     --parked_;
   }
 
@@ -43,6 +51,7 @@ class Door {
   std::condition_variable cv_;
   bool held_ = false;
   int parked_ = 0;
+  uint64_t generation_ = 0;  // bumped by ReleaseParked
 };
 
 class ForwardingClient : public Client {

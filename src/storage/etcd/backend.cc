@@ -307,6 +307,8 @@ EtcdBackend::Outcome EtcdBackend::Commit(const std::shared_ptr<PendingWrite>& w)
     return {Unavailable("etcd: too many writes waiting to be sent"), false};
   }
   w->pos = queue_.insert(queue_.end(), w);
+  peak_outstanding_ = std::max(peak_outstanding_, queue_.size() + in_flight_writes_);
+  if (lingering_ && queue_.size() >= linger_target_) linger_cv_.notify_one();
   while (w->state != PendingWrite::State::kDone) {
     if (w->state == PendingWrite::State::kQueued) {
       if (RealClock().SteadyNow() >= queue_deadline) {
@@ -315,7 +317,7 @@ EtcdBackend::Outcome EtcdBackend::Commit(const std::shared_ptr<PendingWrite>& w)
         WakeSenderLocked(nullptr);  // a write it held back may go now
         return {Unavailable("etcd: write not sent within the request timeout"), false};
       }
-      if (in_flight_ < batch_.max_in_flight && SendNextBatch(lock, w.get())) continue;
+      if (SlotFreeLocked() && SendNextBatch(lock, w.get())) continue;
       w->waiting = true;
       w->cv.wait_until(lock, queue_deadline);
       w->waiting = false;
@@ -329,11 +331,16 @@ EtcdBackend::Outcome EtcdBackend::Commit(const std::shared_ptr<PendingWrite>& w)
   return {w->status, w->fenced};
 }
 
+// A sender that lingers holds every slot.
+bool EtcdBackend::SlotFreeLocked() const {
+  return !lingering_ && in_flight_ < batch_.max_in_flight;
+}
+
 // Wakes the caller of the first queued write that waits (not `self`, and
 // not one busy sending another batch: it looks again when it is done), if a
 // slot is free.
 void EtcdBackend::WakeSenderLocked(const PendingWrite* self) {
-  if (in_flight_ >= batch_.max_in_flight) return;
+  if (!SlotFreeLocked()) return;
   for (const auto& q : queue_) {
     if (q.get() != self && q->waiting) {
       q->cv.notify_one();
@@ -342,11 +349,31 @@ void EtcdBackend::WakeSenderLocked(const PendingWrite* self) {
   }
 }
 
+void EtcdBackend::LingerLocked(std::unique_lock<std::mutex>& lock) {
+  if (batch_.max_linger.count() <= 0 || in_flight_ > 0 || queue_.empty() ||
+      queue_.front()->alone) {
+    return;
+  }
+  const std::size_t recent = std::max(peak_outstanding_, last_peak_outstanding_);
+  const std::size_t target = std::min(recent, batch_.max_txn_ops / 2);
+  if (target < kMinLingerTarget || queue_.size() >= target) return;
+  const auto wait = std::min<std::chrono::steady_clock::duration>(batch_.max_linger,
+                                                                  last_request_time_);
+  if (wait.count() <= 0) return;
+  lingering_ = true;
+  linger_target_ = target;
+  ++stats_.lingered;
+  linger_cv_.wait_for(lock, wait, [&] { return queue_.size() >= target; });
+  lingering_ = false;
+}
+
 bool EtcdBackend::SendNextBatch(std::unique_lock<std::mutex>& lock, const PendingWrite* self) {
+  LingerLocked(lock);
   Batch batch = TakeBatchLocked();
   if (batch.empty()) return false;
   const bool alone = batch.front()->alone;
   ++in_flight_;
+  in_flight_writes_ += batch.size();
   stats_.peak_in_flight = std::max(stats_.peak_in_flight, in_flight_);
   if (alone) alone_in_flight_ = true;
   for (const auto& b : batch) in_flight_keys_.insert(b->touched.begin(), b->touched.end());
@@ -354,10 +381,15 @@ bool EtcdBackend::SendNextBatch(std::unique_lock<std::mutex>& lock, const Pendin
   // The batch may have stopped at a limit or a fence: what is left may go
   // on another free slot, in parallel.
   WakeSenderLocked(self);
+  const SteadyTime sent = RealClock().SteadyNow();
   lock.unlock();
   SendBatch(batch);
   lock.lock();
   --in_flight_;
+  in_flight_writes_ -= batch.size();
+  last_request_time_ = RealClock().SteadyNow() - sent;
+  last_peak_outstanding_ = peak_outstanding_;
+  peak_outstanding_ = queue_.size() + in_flight_writes_;
   if (alone) alone_in_flight_ = false;
   for (const auto& b : batch) {
     for (const auto& k : b->touched) in_flight_keys_.erase(k);

@@ -21,33 +21,45 @@
 // Group commit. Up to BatchOptions::max_in_flight etcd write requests of
 // this backend may be in flight at once. A write that finds a slot free and
 // shares no key with a write in flight is sent at once (no timer, no added
-// latency). The others queue up; whenever a request completes (or a write
-// arrives with a slot free), one of the waiting callers sends the next
-// batch as ONE etcd transaction: outer compare = the fence (when set),
-// success ops = one nested txn per write (its compares, its ops, an empty
-// failure branch). A batch never holds a key (compared or written) that is
-// held by another write of the batch, by a write in flight, or by a write
-// queued ahead of it and left behind: such a write waits for a later
-// batch. So writes to one key are applied in arrival order and never
-// concurrently (etcd evaluates every compare of a txn, nested ones
-// included, before it applies any op, so two writes to one key could not
-// share a txn anyway). Each write is therefore atomic and isolated exactly
-// as if sent alone, and each caller returns only once its own batch has
-// committed (read-your-writes). A batch also holds only writes made under
-// the same fence, and stays within etcd's limits (BatchOptions: with N
-// writes, N plus the largest write's op or compare count is at most
-// max_txn_ops, which is how etcd counts nested txns; and about max_bytes).
-// A write too large to share a batch is sent alone. A write with a range
-// delete (ReplaceAll) is sent alone with nothing else in flight, and no
-// write queued after it is sent before it completes. Outcomes per caller:
-// OK; Aborted (its own compares failed; the others in the batch are
-// unaffected); FailedPrecondition "fenced" (the batch's fence compare
-// failed: every write of the batch, none applied); the client's error for
-// the whole batch (Unavailable = outcome unknown, never resent). When etcd
-// refuses a batch as a whole (InvalidArgument: nothing was applied, e.g. a
-// lower --max-txn-ops than max_txn_ops), its writes are sent one by one.
-// A write that cannot be sent within the client's request_timeout (queue
-// full, or etcd slow) returns Unavailable without having been sent.
+// latency when idle; under load, see Linger below). The others queue up;
+// whenever a request completes (or a write arrives with a slot free), one
+// of the waiting callers sends the next batch as ONE etcd transaction:
+// outer compare = the fence (when set), success ops = one nested txn per
+// write (its compares, its ops, an empty failure branch). A batch never
+// holds a key (compared or written) that is held by another write of the
+// batch, by a write in flight, or by a write queued ahead of it and left
+// behind: such a write waits for a later batch. So writes to one key are
+// applied in arrival order and never concurrently (etcd evaluates every
+// compare of a txn, nested ones included, before it applies any op, so two
+// writes to one key could not share a txn anyway). Each write is therefore
+// atomic and isolated exactly as if sent alone, and each caller returns
+// only once its own batch has committed (read-your-writes). A batch also
+// holds only writes made under the same fence, and stays within etcd's
+// limits (BatchOptions: with N writes, N plus the largest write's op or
+// compare count is at most max_txn_ops, which is how etcd counts nested
+// txns; and about max_bytes). A write too large to share a batch is sent
+// alone. A write with a range delete (ReplaceAll) is sent alone with
+// nothing else in flight, and no write queued after it is sent before it
+// completes. Outcomes per caller: OK; Aborted (its own compares failed; the
+// others in the batch are unaffected); FailedPrecondition "fenced" (the
+// batch's fence compare failed: every write of the batch, none applied);
+// the client's error for the whole batch (Unavailable = outcome unknown,
+// never resent). When etcd refuses a batch as a whole (InvalidArgument:
+// nothing was applied, e.g. a lower --max-txn-ops than max_txn_ops), its
+// writes are sent one by one. A write that cannot be sent within the
+// client's request_timeout (queue full, or etcd slow) returns Unavailable
+// without having been sent.
+//
+// Linger (decisions D37). Under load, etcd's cost per write falls with the
+// size of the batch, most of it being per request (a raft round, a WAL
+// fsync on every member). So when nothing is in flight and fewer writes are
+// queued than the recent concurrency (the most writes queued or in flight
+// at once, over the last two requests), the sender waits for more to
+// arrive, with every slot held: until the queue holds that many, for at
+// most BatchOptions::max_linger and never longer than the last request
+// took. A lone writer, or a few (a recent concurrency below
+// kMinLingerTarget), never waits; the concurrency seen shrinks within two
+// requests when the load does.
 //
 // Read batching. Get and GetForUpdate share up to
 // BatchOptions::max_reads_in_flight etcd read requests. A read that finds a
@@ -88,6 +100,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -107,6 +120,7 @@ namespace arca::storage::etcd {
 
 inline constexpr std::size_t kMaxListKeys = 1'000'000;
 inline constexpr std::size_t kMaxSeen = 20'000;  // keys whose revision is remembered
+inline constexpr std::size_t kMinLingerTarget = 4;  // a sender lingers for at least this many
 
 struct Fence {
   std::string key;  // full etcd key (with prefix) of the election key
@@ -123,6 +137,8 @@ struct BatchOptions {
   // than on several smaller batches in flight (decisions D30).
   std::size_t max_in_flight = 1;
   bool enabled = true;                  // false: every write is its own request
+  // The longest a sender lingers for more writes (see above); 0: never.
+  std::chrono::microseconds max_linger{4000};
   std::size_t max_reads_in_flight = 2;  // etcd read requests in flight at once (0 is taken as 1)
   bool batch_reads = true;              // false: every read is its own Range
 };
@@ -136,6 +152,7 @@ struct WriteStats {
   std::size_t queued = 0;          // writes waiting now, not yet sent
   std::size_t in_flight = 0;       // etcd write requests in flight now
   std::size_t peak_in_flight = 0;  // the most ever in flight at once
+  uint64_t lingered = 0;           // batches whose sender waited for more writes
 };
 
 // Counters of the read path (Get and GetForUpdate), for tests and metrics.
@@ -201,6 +218,9 @@ class EtcdBackend final : public Backend {
   // meanwhile). False when nothing queued can be sent now.
   bool SendNextBatch(std::unique_lock<std::mutex>& lock, const PendingWrite* self);
   Batch TakeBatchLocked();
+  // mu_ held, a slot free: waits for more writes when the load says so.
+  void LingerLocked(std::unique_lock<std::mutex>& lock);
+  bool SlotFreeLocked() const;
   void WakeSenderLocked(const PendingWrite* self);
   void SendBatch(const Batch& batch);
   Outcome SendOne(PendingWrite& w);
@@ -232,6 +252,17 @@ class EtcdBackend final : public Backend {
   std::size_t in_flight_ = 0;
   std::unordered_set<std::string_view> in_flight_keys_;
   bool alone_in_flight_ = false;
+  // Linger, guarded by mu_: writes in the requests in flight; the most
+  // writes outstanding (queued or in flight) since the last request
+  // completed, and over the interval before; how long that request took;
+  // whether a sender is lingering (it holds every slot) and for how many.
+  std::size_t in_flight_writes_ = 0;
+  std::size_t peak_outstanding_ = 0;
+  std::size_t last_peak_outstanding_ = 0;
+  std::chrono::steady_clock::duration last_request_time_{};
+  bool lingering_ = false;
+  std::size_t linger_target_ = 0;
+  std::condition_variable linger_cv_;  // the queue reached linger_target_
   std::condition_variable room_cv_;  // queue_ has room
   WriteStats stats_;                 // guarded by mu_ (queued: computed)
 
