@@ -402,6 +402,23 @@ TEST_F(EtcdBatchTest, AfterABurstASenderLingersUntilEnoughWritesAreQueued) {
   EXPECT_EQ(gated_->writes(), 8);
 }
 
+// Writes to one key go one per batch: after a batch that left some queued,
+// a sender does not wait for more (they could not join it).
+TEST_F(EtcdBatchTest, NoLingerAfterABatchThatLeftWritesQueued) {
+  Open();
+  Park();
+  for (std::size_t i = 1; i <= 7; ++i) {
+    Queue(i, [this, i] { return backend_->Put("hot", std::to_string(i)); });
+  }
+  UnparkAndJoin();
+  for (std::size_t i = 0; i <= 7; ++i) EXPECT_THAT(Result(i), IsOk()) << i;
+  // The first sender after the parked write waited (seven queued, eight
+  // outstanding) and took one write of "hot"; the six after it did not wait.
+  EXPECT_EQ(backend_->write_stats().lingered, 1u);
+  EXPECT_EQ(gated_->writes(), 8);
+  EXPECT_THAT(Raw("hot"), Optional(std::string("7")));  // arrival order kept
+}
+
 TEST_F(EtcdBatchTest, ALoneWriterOrAFewNeverLinger) {
   Open();
   for (int i = 0; i < 30; ++i) ASSERT_THAT(backend_->Put("k" + std::to_string(i), "1"), IsOk());

@@ -350,8 +350,10 @@ void EtcdBackend::WakeSenderLocked(const PendingWrite* self) {
 }
 
 void EtcdBackend::LingerLocked(std::unique_lock<std::mutex>& lock) {
+  // A batch that left writes queued (same key, a limit, a fence) shows that
+  // waiting would not fill the next one either.
   if (batch_.max_linger.count() <= 0 || in_flight_ > 0 || queue_.empty() ||
-      queue_.front()->alone) {
+      queue_.front()->alone || last_batch_left_writes_) {
     return;
   }
   const std::size_t recent = std::max(peak_outstanding_, last_peak_outstanding_);
@@ -371,6 +373,7 @@ bool EtcdBackend::SendNextBatch(std::unique_lock<std::mutex>& lock, const Pendin
   LingerLocked(lock);
   Batch batch = TakeBatchLocked();
   if (batch.empty()) return false;
+  last_batch_left_writes_ = !queue_.empty();
   const bool alone = batch.front()->alone;
   ++in_flight_;
   in_flight_writes_ += batch.size();

@@ -59,7 +59,9 @@
 // most BatchOptions::max_linger and never longer than the last request
 // took. A lone writer, or a few (a recent concurrency below
 // kMinLingerTarget), never waits; the concurrency seen shrinks within two
-// requests when the load does.
+// requests when the load does. Nor does a sender wait after a batch that
+// left writes queued (writes to one key, a size limit): more of those would
+// not join the next batch either.
 //
 // Read batching. Get and GetForUpdate share up to
 // BatchOptions::max_reads_in_flight etcd read requests. A read that finds a
@@ -255,12 +257,14 @@ class EtcdBackend final : public Backend {
   // Linger, guarded by mu_: writes in the requests in flight; the most
   // writes outstanding (queued or in flight) since the last request
   // completed, and over the interval before; how long that request took;
-  // whether a sender is lingering (it holds every slot) and for how many.
+  // whether a sender is lingering (it holds every slot) and for how many;
+  // whether the last batch taken left writes queued.
   std::size_t in_flight_writes_ = 0;
   std::size_t peak_outstanding_ = 0;
   std::size_t last_peak_outstanding_ = 0;
   std::chrono::steady_clock::duration last_request_time_{};
   bool lingering_ = false;
+  bool last_batch_left_writes_ = false;
   std::size_t linger_target_ = 0;
   std::condition_variable linger_cv_;  // the queue reached linger_target_
   std::condition_variable room_cv_;  // queue_ has room
